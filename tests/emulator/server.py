@@ -1,0 +1,108 @@
+"""Run the AWS emulator: moto's server app behind the harness.
+
+    python -m tests.emulator.server --port 5000 [--host 127.0.0.1]
+
+The harness, in front of moto, names every call (see ``standins.identify``), counts it, and
+answers the operations moto lacks from the ``STANDINS`` of ``tests/emulator/fixes/*.py``. It
+applies every module's ``apply()`` first, so moto behaves as AWS does where the product relies on
+it. ``GET /_harness/calls`` returns the call counts, ``DELETE /_harness/calls`` resets them, and
+``GET /_harness/health`` answers once the server is ready. With ``--port 0`` a free port is chosen;
+the first line on stdout is ``READY <port>`` either way.
+
+Environment read at start: MOTO_ECS_SERVICE_RUNNING and MOTO_ACM_VALIDATION_WAIT (set here to
+``2`` and ``0`` unless given), as ARCHITECTURE.md fixes for the emulator.
+"""
+
+import argparse
+import io
+import os
+import signal
+import sys
+
+os.environ.setdefault("MOTO_ECS_SERVICE_RUNNING", "2")
+os.environ.setdefault("MOTO_ACM_VALIDATION_WAIT", "0")
+# Stand-ins and fixes must not be skipped by moto's own account or region checks.
+os.environ.setdefault("MOTO_ALLOW_NONEXISTENT_REGION", "true")
+
+from moto.moto_server.werkzeug_app import (  # noqa: E402 - env above must be set first
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import make_server  # noqa: E402
+
+from tests.emulator import fixes  # noqa: E402
+from tests.emulator.standins import CallLog, StandinError, identify, json_response  # noqa: E402
+
+
+def collect_standins():
+    table = {}
+    for module in fixes.service_modules():
+        table.update(getattr(module, "STANDINS", {}))
+    return table
+
+
+class Harness:
+    """WSGI middleware: name and count each call, serve stand-ins, pass the rest to moto."""
+
+    def __init__(self, moto_app, standins):
+        self.moto_app = moto_app
+        self.standins = standins
+        self.calls = CallLog()
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/_harness/"):
+            return self._control(environ, start_response, path)
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        call = identify(environ, body)
+        self.calls.record(call)
+        handler = self.standins.get((call.service, call.operation))
+        if handler is None:
+            return self.moto_app(environ, start_response)
+        try:
+            status, payload = handler(call)
+        except StandinError as err:
+            return json_response(
+                start_response, err.status, {"__type": err.code, "message": err.message, "Message": err.message}
+            )
+        return json_response(start_response, status, payload)
+
+    def _control(self, environ, start_response, path):
+        method = environ.get("REQUEST_METHOD", "GET")
+        if path == "/_harness/health":
+            return json_response(start_response, 200, {"status": "ok"}, "application/json")
+        if path == "/_harness/calls" and method == "GET":
+            return json_response(start_response, 200, self.calls.snapshot(), "application/json")
+        if path == "/_harness/calls" and method == "DELETE":
+            self.calls.reset()
+            return json_response(start_response, 200, {"reset": True}, "application/json")
+        return json_response(start_response, 404, {"message": f"no harness endpoint {path}"}, "application/json")
+
+
+def build_app():
+    fixes.apply_all()
+    return Harness(DomainDispatcherApplication(create_backend_app), collect_standins())
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5000)
+    args = parser.parse_args(argv)
+    server = make_server(args.host, args.port, build_app(), threaded=True, request_handler=MotoRequestHandler)
+    os.environ["MOTO_PORT"] = str(server.port)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    print(f"READY {server.port}", flush=True)
+    try:
+        server.serve_forever()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()
