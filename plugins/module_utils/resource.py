@@ -1,0 +1,271 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one cycle every notejam.aws module runs: read, desire, normalise, diff, apply.
+
+Why this exists: the community.aws modules we replace each grew their own comparison code and
+each got it wrong in its own way (a change on every run because AWS fills in defaults, fields the
+comparison skips, check mode that still writes). Here the cycle lives once:
+
+1. ``read()`` fetches the resource as AWS returns it (``None`` when it does not exist);
+2. ``comparable(raw)`` projects it onto the fields the module manages, in AWS's own camelCase,
+   with AWS's defaults made explicit and unordered lists sorted: the *before* state;
+3. ``desired(before)`` builds the user's wish in that same shape; ``None`` means "not specified,
+   keep what is there", so options left out never count as differences. :func:`merge_desired`
+   lays it over *before*: the *after* state;
+4. :func:`differences` names the paths that differ. Nothing differs: no write call at all.
+   Check mode stops here and reports. Otherwise ``create``/``update``/``delete`` make the
+   smallest calls that close exactly those differences, and the resource is read again;
+5. the module exits with ``changed``, ``diff`` ({before, after}, snake_case) and the resource.
+
+A module subclasses :class:`AwsResource`, fills in the hooks, validates its parameters *before*
+building the resource object (building it makes no API call), and calls ``run()``.
+
+Every client comes from :func:`retrying_client`, so throttling and transient errors are retried
+with jittered backoff on every call, not only on the calls someone remembered to mark.
+"""
+
+import time
+import uuid
+
+try:
+    import botocore
+except ImportError:  # AnsibleAWSModule reports the missing dependency
+    botocore = None
+
+from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
+
+# Seconds between polls of a bounded wait. Module-level so tests can shorten it.
+POLL_DELAY = 5
+# Retry schedule for transient errors (AWSRetry already knows throttling and 5xx-like codes).
+RETRIES = 10
+RETRY_DELAY = 2
+RETRY_MAX_DELAY = 30
+
+
+class _RetryEveryCall(RetryingBotoClientWrapper):
+    """amazon.aws's wrapper retries only calls made with ``aws_retry=True``; we retry all.
+
+    Forgetting the flag on one call is how a throttled run fails half way; reads and our writes
+    are all safe to repeat (writes are idempotent by name or carry a client token).
+    """
+
+    def _create_optional_retry_wrapper_function(self, unwrapped):
+        return self.retry(unwrapped)
+
+
+def retrying_client(module, service, extra_retry_codes=()):
+    """A boto3 client for ``service`` whose every call retries transient errors with jitter."""
+    decorator = AWSRetry.jittered_backoff(
+        retries=RETRIES,
+        delay=RETRY_DELAY,
+        max_delay=RETRY_MAX_DELAY,
+        catch_extra_error_codes=list(extra_retry_codes) or None,
+    )
+    raw = module.client(service)
+    return _RetryEveryCall(raw, decorator)
+
+
+def paginate(client, operation, result_key, **params):
+    """Every item of a paginated ``operation``; the whole walk is retried on transient errors."""
+    raw = getattr(client, "client", client)
+
+    @AWSRetry.jittered_backoff(retries=RETRIES, delay=RETRY_DELAY, max_delay=RETRY_MAX_DELAY)
+    def walk():
+        return raw.get_paginator(operation).paginate(**params).build_full_result().get(result_key, [])
+
+    return walk()
+
+
+def client_token():
+    """A token for one create call: the retry decorator repeats the call with the same token,
+    so AWS returns the first result instead of making a duplicate. Runs that were interrupted are
+    covered by looking the resource up by name first."""
+    return str(uuid.uuid4())
+
+
+class WholeValue(dict):
+    """A dict that replaces the current value instead of being merged into it (e.g. tags, where
+    a key missing from the desired dict must disappear)."""
+
+
+def whole(value):
+    """Mark a desired dict as replacing the current one as a whole (``None`` stays "keep")."""
+    return None if value is None else WholeValue(value)
+
+
+def merge_desired(current, desired):
+    """Lay ``desired`` over ``current``: ``None`` keeps the current value, dicts merge key by key
+    (unless wrapped with :func:`whole`), every other value replaces the current one."""
+    if desired is None:
+        return current
+    if isinstance(desired, WholeValue):
+        return dict(desired)
+    if isinstance(desired, dict):
+        base = dict(current) if isinstance(current, dict) else {}
+        for key, value in desired.items():
+            merged = merge_desired(base.get(key), value)
+            if merged is None:
+                base.pop(key, None)
+            else:
+                base[key] = merged
+        return base
+    return desired
+
+
+def differences(before, after, path=""):
+    """Dotted paths at which ``after`` differs from ``before`` (lists compare as a whole)."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        found = []
+        for key in sorted(set(before) | set(after), key=str):
+            found.extend(differences(before.get(key), after.get(key), f"{path}.{key}" if path else key))
+        return found
+    if before == after:
+        return []
+    return [path or "(resource)"]
+
+
+def drop_none(value):
+    """``value`` without ``None`` entries in dicts, recursively (AWS omits unset fields)."""
+    if isinstance(value, dict):
+        return {k: drop_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [drop_none(v) for v in value]
+    return value
+
+
+def snake(value):
+    """AWS camelCase to the snake_case that Ansible modules return; tag keys stay as they are."""
+    if value is None:
+        return {}
+    return camel_dict_to_snake_dict(value, ignore_list=["tags", "Tags"])
+
+
+def tags_after(current, tags, purge_tags):
+    """The tag dict a resource should end with, or ``None`` when ``tags`` was not given."""
+    if tags is None:
+        return None
+    wanted = {str(k): str(v) for k, v in tags.items()}
+    to_set, to_unset = compare_aws_tags(current or {}, wanted, purge_tags)
+    result = {k: v for k, v in (current or {}).items() if k not in to_unset}
+    result.update(to_set)
+    return whole(result)
+
+
+def tag_delta(before, after):
+    """(tags to set, keys to remove) that turn ``before`` into ``after``."""
+    return compare_aws_tags(before or {}, after or {}, purge_tags=True)
+
+
+def wait_for(module, what, probe, timeout, delay=None):
+    """Poll ``probe()`` until it returns ``(True, detail)``; fail after ``timeout`` seconds with a
+    message that names ``what`` was awaited and the last ``detail`` seen. ``probe`` may itself
+    call ``module.fail_json`` on a terminal failure (e.g. a rolled-back deployment)."""
+    delay = POLL_DELAY if delay is None else delay
+    deadline = time.monotonic() + timeout
+    while True:
+        done, detail = probe()
+        if done:
+            return detail
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            module.fail_json(msg=f"Gave up after {timeout}s waiting for {what}; last seen: {detail}")
+        time.sleep(min(delay, remaining))
+
+
+def wait_with_waiter(module, client, waiter_name, what, timeout, delay=None, **params):
+    """Use botocore's own waiter where one exists, bounded by ``timeout`` seconds."""
+    delay = POLL_DELAY if delay is None else delay
+    waiter = getattr(client, "client", client).get_waiter(waiter_name)
+    try:
+        attempts = max(1, int(timeout // max(delay, 1)))
+        waiter.wait(WaiterConfig={"Delay": delay, "MaxAttempts": attempts}, **params)
+    except botocore.exceptions.WaiterError as e:
+        module.fail_json(
+            msg=f"Gave up after {timeout}s waiting for {what}: {e}", last_response=snake(e.last_response)
+        )
+
+
+class AwsResource:
+    """One AWS resource managed by one module; subclass it and fill in the hooks below.
+
+    Class attributes: ``service`` (boto3 client name), ``result_key`` (the key the module returns
+    the resource under) and optionally ``extra_retry_codes`` (errors that are transient for this
+    service). Parameters are read from ``module.params``; ``state`` defaults to present.
+    """
+
+    service = None
+    result_key = None
+    extra_retry_codes = ()
+
+    def __init__(self, module):
+        self.module = module
+        self.params = module.params
+        self.client = retrying_client(module, self.service, self.extra_retry_codes)
+
+    # --- hooks --------------------------------------------------------------------------------
+    def read(self):
+        """The resource as AWS describes it, or ``None``."""
+        raise NotImplementedError
+
+    def comparable(self, raw):
+        """The managed fields of ``raw`` with AWS defaults explicit (``raw`` is never ``None``)."""
+        return raw
+
+    def desired(self, before):
+        """The desired state in the comparable shape; ``None`` values mean "keep"."""
+        raise NotImplementedError
+
+    def create(self, after):
+        raise NotImplementedError
+
+    def update(self, before, after, changes):
+        raise NotImplementedError
+
+    def delete(self, raw):
+        raise NotImplementedError
+
+    def settle(self, raw, changed):
+        """Called after apply (or on a no-op) outside check mode, e.g. to wait for a steady
+        state; returns the resource to report."""
+        return raw
+
+    def returned(self, raw):
+        """What the module returns under ``result_key``."""
+        return snake(raw)
+
+    # --- the cycle ----------------------------------------------------------------------------
+    def plan(self):
+        """(raw, before, after, changes) without any write."""
+        raw = self.read()
+        before = None if raw is None else self.comparable(raw)
+        if self.params.get("state", "present") == "absent":
+            after = None
+        else:
+            after = merge_desired(before or {}, self.desired(before))
+        return raw, before, after, differences(before, after)
+
+    def run(self, **extra_result):
+        raw, before, after, changes = self.plan()
+        changed = bool(changes)
+        if changed and not self.module.check_mode:
+            if after is None:
+                self.delete(raw)
+            elif before is None:
+                self.create(after)
+            else:
+                self.update(before, after, changes)
+            raw = self.read() if after is not None else None
+        if self.module.check_mode:
+            resource = snake(after)  # the predicted state of the managed fields
+        else:
+            raw = self.settle(raw, changed) if raw is not None else None
+            resource = self.returned(raw) if raw is not None else {}
+        self.module.exit_json(
+            changed=changed,
+            changes=changes,
+            diff={"before": snake(before), "after": snake(after)},
+            **{self.result_key: resource},
+            **extra_result,
+        )

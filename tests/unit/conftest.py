@@ -1,0 +1,109 @@
+"""Fixtures for the module unit tests: moto in-process, a module runner and an API call recorder.
+
+Modules are imported as ``ansible_collections.notejam.aws.plugins...`` through the checkout's
+``.collections`` link, the same path ansible-playbook uses from a checkout.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+for entry in (str(REPO), str(REPO / ".collections")):
+    if entry not in sys.path:
+        sys.path.insert(0, entry)
+
+import botocore.client  # noqa: E402
+from ansible.module_utils import basic  # noqa: E402
+from ansible.module_utils.testing import patch_module_args  # noqa: E402
+
+# Operation name prefixes that only read. Everything else counts as a write.
+READ_PREFIXES = ("Describe", "List", "Get", "BatchGet")
+
+
+class ModuleExit(Exception):
+    def __init__(self, result):
+        super().__init__(result)
+        self.result = result
+
+
+class ModuleFail(ModuleExit):
+    pass
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    """moto in-process with the shared emulator fixes applied, in a fixed region."""
+    from moto import mock_aws
+
+    from tests.emulator.fixes import apply_all
+
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("MOTO_ECS_SERVICE_RUNNING", "2")
+    apply_all()
+    with mock_aws():
+        yield
+
+
+class CallLog(list):
+    """Names of the AWS operations made, in order."""
+
+    @property
+    def writes(self):
+        return [name for name in self if not name.startswith(READ_PREFIXES)]
+
+    def clear_calls(self):
+        del self[:]
+
+
+@pytest.fixture
+def api_calls(monkeypatch):
+    """Every botocore API call made by the code under test (operation names)."""
+    log = CallLog()
+    original = botocore.client.BaseClient._make_api_call
+
+    def recording(self, operation_name, api_params):
+        log.append(operation_name)
+        return original(self, operation_name, api_params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
+    return log
+
+
+@pytest.fixture
+def run_module(monkeypatch):
+    """run_module(main, args, check=False, diff=False) -> result dict (``failed`` set on failure)."""
+
+    def exit_json(self, **kwargs):
+        kwargs.setdefault("changed", False)
+        raise ModuleExit(json.loads(json.dumps(kwargs, default=str)))
+
+    def fail_json(self, msg, **kwargs):
+        kwargs.update(failed=True, msg=msg)
+        raise ModuleFail(json.loads(json.dumps(kwargs, default=str)))
+
+    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
+    # Bounded waits poll quickly in tests.
+    from ansible_collections.notejam.aws.plugins.module_utils import resource
+
+    monkeypatch.setattr(resource, "POLL_DELAY", 0)
+    monkeypatch.setattr(resource, "RETRY_DELAY", 0)
+
+    def run(main, args, check=False, diff=True):
+        full = dict(args, _ansible_check_mode=check, _ansible_diff=diff)
+        with patch_module_args(full):
+            try:
+                main()
+            except ModuleExit as e:
+                return e.result
+        raise AssertionError("module returned without exit_json or fail_json")
+
+    return run
