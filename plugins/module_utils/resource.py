@@ -33,6 +33,7 @@ except ImportError:  # AnsibleAWSModule reports the missing dependency
     botocore = None
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 
@@ -135,11 +136,66 @@ def drop_none(value):
     return value
 
 
-def snake(value):
-    """AWS camelCase to the snake_case that Ansible modules return; tag keys stay as they are."""
+def snake(value, verbatim=("tags", "Tags")):
+    """AWS camelCase to the snake_case that Ansible modules return. Values under the keys named in
+    ``verbatim`` (tags, docker labels, policy documents, ...) are user data and stay as they are."""
     if value is None:
         return {}
-    return camel_dict_to_snake_dict(value, ignore_list=["tags", "Tags"])
+    return camel_dict_to_snake_dict(value, ignore_list=list(verbatim))
+
+
+def conform(client, shape_name, value, where):
+    """``value`` checked against and coerced to the botocore input shape ``shape_name``.
+
+    Why: values reach modules through Jinja, so ``"80"`` arrives where AWS wants ``80`` and
+    ``"yes"`` where it wants ``true``; AWS then returns the typed value and every later comparison
+    differs. Unknown keys (a typo, or snake_case where the API takes camelCase) and values outside
+    an enum raise ValueError naming the path and what is accepted, before any call is made."""
+    return _conform(client.meta.service_model.shape_for(shape_name), value, where)
+
+
+def _conform(shape, value, where):
+    if value is None:
+        return None
+    kind = shape.type_name
+    if kind == "structure":
+        if not isinstance(value, dict):
+            raise ValueError(f"{where} must be a dict with keys among: {', '.join(sorted(shape.members))}")
+        result = {}
+        for key, item in value.items():
+            if key not in shape.members:
+                accepted = ", ".join(sorted(shape.members))
+                raise ValueError(f"{where}.{key} is not a known field; accepted: {accepted}")
+            result[key] = _conform(shape.members[key], item, f"{where}.{key}")
+        return result
+    if kind == "list":
+        if not isinstance(value, list):
+            raise ValueError(f"{where} must be a list")
+        return [_conform(shape.member, item, f"{where}[{i}]") for i, item in enumerate(value)]
+    if kind == "map":
+        if not isinstance(value, dict):
+            raise ValueError(f"{where} must be a dict")
+        return {str(k): _conform(shape.value, v, f"{where}.{k}") for k, v in value.items()}
+    if kind in ("integer", "long"):
+        if isinstance(value, bool) or not str(value).strip().lstrip("-").isdigit():
+            raise ValueError(f"{where} must be an integer, got {value!r}")
+        return int(str(value).strip())
+    if kind in ("float", "double"):
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{where} must be a number, got {value!r}") from None
+    if kind == "boolean":
+        try:
+            return boolean(value, strict=True)
+        except TypeError:
+            raise ValueError(f"{where} must be a boolean, got {value!r}") from None
+    if kind == "string":
+        text = str(value)
+        if shape.enum and text not in shape.enum:
+            raise ValueError(f"{where}={text!r} is not accepted; accepted: {', '.join(shape.enum)}")
+        return text
+    return value
 
 
 def tags_after(current, tags, purge_tags):
@@ -198,6 +254,7 @@ class AwsResource:
     service = None
     result_key = None
     extra_retry_codes = ()
+    verbatim_keys = ("tags", "Tags")
 
     def __init__(self, module):
         self.module = module
@@ -205,6 +262,10 @@ class AwsResource:
         self.client = retrying_client(module, self.service, self.extra_retry_codes)
 
     # --- hooks --------------------------------------------------------------------------------
+    def validate(self):
+        """Check parameters that the argument spec cannot; runs before any API call. Fail with
+        ``self.module.fail_json`` naming the parameter and the accepted values."""
+
     def read(self):
         """The resource as AWS describes it, or ``None``."""
         raise NotImplementedError
@@ -233,11 +294,11 @@ class AwsResource:
 
     def returned(self, raw):
         """What the module returns under ``result_key``."""
-        return snake(raw)
+        return snake(raw, self.verbatim_keys)
 
     # --- the cycle ----------------------------------------------------------------------------
     def plan(self):
-        """(raw, before, after, changes) without any write."""
+        """(raw, before, after, changes), without any write."""
         raw = self.read()
         before = None if raw is None else self.comparable(raw)
         if self.params.get("state", "present") == "absent":
@@ -246,26 +307,34 @@ class AwsResource:
             after = merge_desired(before or {}, self.desired(before))
         return raw, before, after, differences(before, after)
 
+    def apply(self, raw, before, after, changes):
+        """Close the differences (never called in check mode or without changes); returns the
+        resource as AWS now describes it."""
+        if after is None:
+            self.delete(raw)
+            return None
+        if before is None:
+            self.create(after)
+        else:
+            self.update(before, after, changes)
+        return self.read()
+
     def run(self, **extra_result):
+        """The whole cycle, then ``exit_json``."""
+        self.validate()
         raw, before, after, changes = self.plan()
         changed = bool(changes)
         if changed and not self.module.check_mode:
-            if after is None:
-                self.delete(raw)
-            elif before is None:
-                self.create(after)
-            else:
-                self.update(before, after, changes)
-            raw = self.read() if after is not None else None
+            raw = self.apply(raw, before, after, changes)
         if self.module.check_mode:
-            resource = snake(after)  # the predicted state of the managed fields
+            resource = snake(after, self.verbatim_keys)  # the predicted state of the managed fields
         else:
             raw = self.settle(raw, changed) if raw is not None else None
             resource = self.returned(raw) if raw is not None else {}
         self.module.exit_json(
             changed=changed,
             changes=changes,
-            diff={"before": snake(before), "after": snake(after)},
+            diff={"before": snake(before, self.verbatim_keys), "after": snake(after, self.verbatim_keys)},
             **{self.result_key: resource},
             **extra_result,
         )

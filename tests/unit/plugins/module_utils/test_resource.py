@@ -150,3 +150,23 @@ def test_cycle_deletes_on_absent_and_then_is_quiet():
     widget = Widget(module, store)
     widget.run()
     assert module.exited["changed"] is False and widget.writes == []
+
+
+def test_conform_coerces_jinja_strings_and_names_bad_keys():
+    import boto3
+    from ansible_collections.notejam.aws.plugins.module_utils.resource import conform
+
+    ecs = boto3.client("ecs", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    container = {"name": "app", "image": "x:1", "essential": "yes"}
+    container["portMappings"] = [{"containerPort": "8000"}]
+    assert conform(ecs, "ContainerDefinition", container, "containers[0]") == {
+        "name": "app",
+        "image": "x:1",
+        "essential": True,
+        "portMappings": [{"containerPort": 8000}],
+    }
+    unknown = r"containers\[0\]\.port_mappings is not a known field; accepted: .*portMappings"
+    with pytest.raises(ValueError, match=unknown):
+        conform(ecs, "ContainerDefinition", {"port_mappings": []}, "containers[0]")
+    with pytest.raises(ValueError, match=r"protocol='sctp' is not accepted; accepted: tcp, udp"):
+        conform(ecs, "ContainerDefinition", {"portMappings": [{"protocol": "sctp"}]}, "c")
