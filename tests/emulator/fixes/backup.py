@@ -1,0 +1,187 @@
+"""AWS Backup: the operations moto 5.2.5 lacks, and where its plans differ from AWS.
+
+Stand-ins (shaped by botocore's ``backup`` model, AWS Backup API reference):
+
+- CreateBackupSelection, GetBackupSelection, ListBackupSelections, DeleteBackupSelection: moto has
+  no selections. A selection belongs to an existing plan (else ResourceNotFoundException); a
+  repeated ``CreatorRequestId`` returns the first selection instead of a duplicate, as AWS does.
+- UpdateBackupPlan: moto lacks it. The plan's rules are replaced, defaults filled in as moto's
+  CreateBackupPlan does, rule ids and the version id renewed.
+- DeleteBackupPlan: AWS refuses while the plan still has selections (InvalidRequestException);
+  moto, knowing no selections, deleted it. The stand-in checks, then lets moto's backend delete.
+
+Patch (``apply``): CreateBackupPlan may reuse the name of a deleted plan in AWS; moto refused.
+"""
+
+import threading
+import time
+import uuid
+
+from moto.backup import models as backup_models
+from moto.core import DEFAULT_ACCOUNT_ID
+
+from tests.emulator.standins import StandinError
+
+_lock = threading.Lock()
+# (region, plan id) -> {selection id: record}
+_selections = {}
+
+_SELECTION_FIELDS = ("SelectionName", "IamRoleArn", "Resources", "ListOfTags", "NotResources", "Conditions")
+
+
+def _backend(region):
+    return backup_models.backup_backends[DEFAULT_ACCOUNT_ID][region]
+
+
+def _plan(call):
+    params = call.params()
+    plan_id = params.get("backupPlanId") or params.get("BackupPlanId")
+    plan = _backend(call.region).plans.get(plan_id)
+    if plan is None or plan.deletion_date is not None:
+        raise StandinError("ResourceNotFoundException", f"Failed reading Backup plan {plan_id}", 400)
+    return plan_id, plan
+
+
+def _selection(call, plan_id):
+    params = call.params()
+    selection_id = params.get("selectionId") or params.get("SelectionId")
+    record = _selections.get((call.region, plan_id), {}).get(selection_id)
+    if record is None:
+        raise StandinError(
+            "ResourceNotFoundException", f"Failed reading Backup selection {selection_id}", 400
+        )
+    return record
+
+
+def create_backup_selection(call):
+    plan_id, _ = _plan(call)
+    params = call.params()
+    selection = params.get("BackupSelection") or {}
+    for required in ("SelectionName", "IamRoleArn"):
+        if not selection.get(required):
+            raise StandinError(
+                "MissingParameterValueException", f"BackupSelection.{required} is required", 400
+            )
+    request_id = params.get("CreatorRequestId")
+    with _lock:
+        existing = _selections.setdefault((call.region, plan_id), {})
+        if request_id:
+            for record in existing.values():
+                if record["CreatorRequestId"] == request_id:
+                    return 200, {k: record[k] for k in ("SelectionId", "BackupPlanId", "CreationDate")}
+        record = {
+            "SelectionId": str(uuid.uuid4()),
+            "BackupPlanId": plan_id,
+            "CreationDate": time.time(),
+            "CreatorRequestId": request_id or str(uuid.uuid4()),
+            "BackupSelection": {k: selection[k] for k in _SELECTION_FIELDS if k in selection},
+        }
+        existing[record["SelectionId"]] = record
+    return 200, {k: record[k] for k in ("SelectionId", "BackupPlanId", "CreationDate")}
+
+
+def get_backup_selection(call):
+    plan_id, _ = _plan(call)
+    record = _selection(call, plan_id)
+    return 200, dict(record)
+
+
+def list_backup_selections(call):
+    plan_id, _ = _plan(call)
+    with _lock:
+        records = list(_selections.get((call.region, plan_id), {}).values())
+    return 200, {
+        "BackupSelectionsList": [
+            {
+                "SelectionId": r["SelectionId"],
+                "SelectionName": r["BackupSelection"]["SelectionName"],
+                "BackupPlanId": r["BackupPlanId"],
+                "CreationDate": r["CreationDate"],
+                "CreatorRequestId": r["CreatorRequestId"],
+                "IamRoleArn": r["BackupSelection"]["IamRoleArn"],
+            }
+            for r in records
+        ]
+    }
+
+
+def delete_backup_selection(call):
+    plan_id, _ = _plan(call)
+    record = _selection(call, plan_id)
+    with _lock:
+        _selections[(call.region, plan_id)].pop(record["SelectionId"], None)
+    return 200, {}
+
+
+def update_backup_plan(call):
+    plan_id, plan = _plan(call)
+    body = call.params().get("BackupPlan") or {}
+    if not body.get("BackupPlanName") or not body.get("Rules"):
+        raise StandinError(
+            "MissingParameterValueException", "BackupPlan.BackupPlanName and Rules are required", 400
+        )
+    # Let moto's own Plan fill in rule defaults (schedule, windows, timezone) and rule ids.
+    normalised = backup_models.Plan(backup_plan=body, creator_request_id=None, backend=_backend(call.region))
+    plan.backup_plan = normalised.backup_plan
+    plan.advanced_backup_settings = normalised.advanced_backup_settings
+    plan.version_id = normalised.version_id
+    result = {
+        "BackupPlanId": plan_id,
+        "BackupPlanArn": plan.backup_plan_arn,
+        "CreationDate": plan.creation_date,
+        "VersionId": plan.version_id,
+    }
+    if plan.advanced_backup_settings:
+        result["AdvancedBackupSettings"] = plan.advanced_backup_settings
+    return 200, result
+
+
+def delete_backup_plan(call):
+    plan_id, _ = _plan(call)
+    with _lock:
+        if _selections.get((call.region, plan_id)):
+            raise StandinError(
+                "InvalidRequestException",
+                "Related backup plan selections must be deleted prior to backup plan",
+                400,
+            )
+    backup_id, arn, deletion_date, version_id = _backend(call.region).delete_backup_plan(plan_id)
+    return 200, {
+        "BackupPlanId": backup_id,
+        "BackupPlanArn": arn,
+        "DeletionDate": deletion_date,
+        "VersionId": version_id,
+    }
+
+
+STANDINS = {
+    ("backup", "CreateBackupSelection"): create_backup_selection,
+    ("backup", "GetBackupSelection"): get_backup_selection,
+    ("backup", "ListBackupSelections"): list_backup_selections,
+    ("backup", "DeleteBackupSelection"): delete_backup_selection,
+    ("backup", "UpdateBackupPlan"): update_backup_plan,
+    ("backup", "DeleteBackupPlan"): delete_backup_plan,
+}
+
+
+def apply():
+    backend_cls = backup_models.BackupBackend
+    if getattr(backend_cls, "_notejam_fixed", False):
+        return
+
+    def create_backup_plan(self, backup_plan, backup_plan_tags, creator_request_id):
+        live = [p for p in self.plans.values() if p.deletion_date is None]
+        if backup_plan["BackupPlanName"] in [p.backup_plan["BackupPlanName"] for p in live]:
+            raise backup_models.AlreadyExistsException(
+                msg="Backup plan with the same plan document already exists"
+            )
+        plan = backup_models.Plan(
+            backup_plan=backup_plan, creator_request_id=creator_request_id, backend=self
+        )
+        if backup_plan_tags:
+            self.tag_resource(plan.backup_plan_arn, backup_plan_tags)
+        self.plans[plan.backup_plan_id] = plan
+        return plan
+
+    backend_cls.create_backup_plan = create_backup_plan
+    backend_cls._notejam_fixed = True
