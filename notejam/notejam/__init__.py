@@ -1,0 +1,102 @@
+"""Notejam: a note-taking web app. ``create_app()`` is the WSGI factory (``notejam:create_app()``)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Flask, render_template, request, url_for
+from flask.sessions import SecureCookieSessionInterface
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
+from whitenoise import WhiteNoise
+
+from . import auth, health, notes, pads, weblog
+from .config import from_environment
+from .db import db, migrate
+from .models import utcnow
+
+csrf = CSRFProtect()
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Mark the session cookie Secure whenever the request came over HTTPS (per the ALB)."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    testing = bool(test_config and test_config.get("TESTING"))
+    app.config.from_mapping(from_environment(os.environ, app.instance_path, testing))
+    if test_config:
+        app.config.from_mapping(test_config)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    app.session_interface = SessionInterface()
+    db.init_app(app)
+    migrate.init_app(app, db)
+    csrf.init_app(app)
+    auth.login_manager.init_app(app)
+    for blueprint in (health.bp, auth.bp, notes.bp, pads.bp):
+        app.register_blueprint(blueprint)
+
+    weblog.install(app)
+    _install_templating(app)
+    _install_error_pages(app)
+    _install_wsgi_middleware(app)
+    return app
+
+
+def _install_templating(app: Flask) -> None:
+    app.jinja_env.filters["humandate"] = humandate
+    static_versions: dict[str, str] = {}
+
+    def static_url(filename: str) -> str:
+        # The content hash in the URL lets browsers cache static files for a year.
+        if filename not in static_versions:
+            with open(os.path.join(app.static_folder or "", filename), "rb") as handle:
+                static_versions[filename] = hashlib.sha256(handle.read()).hexdigest()[:12]
+        return url_for("static", filename=filename, v=static_versions[filename])
+
+    app.jinja_env.globals["static_url"] = static_url
+
+
+def humandate(value: datetime, now: datetime | None = None) -> str:
+    """Notejam's dates: "Today at 14:05", "Yesterday at 09:30", else "27 Nov 2026" (UTC)."""
+    now = now or utcnow()
+    if value.date() == now.date():
+        return f"Today at {value:%H:%M}"
+    if value.date() == (now - timedelta(days=1)).date():
+        return f"Yesterday at {value:%H:%M}"
+    return f"{value.day} {value:%b %Y}"
+
+
+def _install_error_pages(app: Flask) -> None:
+    @app.errorhandler(404)
+    def not_found(_error):
+        return render_template("errors/404.html"), 404
+
+    @app.errorhandler(CSRFError)
+    def csrf_refused(_error):
+        reason = "The form expired or was not sent from this site."
+        return render_template("errors/400.html", reason=reason), 400
+
+    @app.errorhandler(500)
+    def server_error(_error):
+        return render_template("errors/500.html"), 500
+
+
+def _install_wsgi_middleware(app: Flask) -> None:
+    wsgi = app.wsgi_app
+    # Static files straight from WhiteNoise (no Flask routing, sessions or database), cacheable
+    # for a year because their URLs carry a content hash.
+    wsgi = WhiteNoise(wsgi, root=app.static_folder, prefix="static/", max_age=app.config["STATIC_MAX_AGE"])
+    wsgi = weblog.AccessLogMiddleware(wsgi, enabled=app.config["ACCESS_LOG"])
+    if app.config["PROXY_FIX"]:
+        # Exactly one proxy (the ALB) sits in front: trust one hop of X-Forwarded-For/-Proto.
+        wsgi = ProxyFix(wsgi, x_for=1, x_proto=1)
+    app.wsgi_app = wsgi  # type: ignore[method-assign]

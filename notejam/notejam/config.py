@@ -1,0 +1,157 @@
+"""Configuration from the environment: one image for every environment.
+
+The runtime contract (docs in ../README.md):
+
+- ``DATABASE_URL``: any SQLAlchemy URL; else ``DB_HOST``/``DB_PORT``/``DB_NAME``/``DB_USER``/
+  ``DB_PASSWORD`` as ECS injects them (MySQL through PyMySQL, utf8mb4, TLS verified against the RDS
+  CA bundle in ``DB_SSL_CA``); else a SQLite file in the instance folder.
+- ``SECRET_KEY``: required outside development and testing.
+- ``NOTEJAM_MAIL_OUTBOX``: a folder receiving each outgoing mail as an .eml file; otherwise SES
+  (``NOTEJAM_MAIL_BACKEND=ses``, the default when running in AWS).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.engine import URL, make_url
+
+# Where the Dockerfile puts the RDS global CA bundle, downloaded at image build time.
+DEFAULT_RDS_CA_BUNDLE = "/opt/notejam/rds-global-bundle.pem"
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable app; the message names the variable."""
+
+
+def env_flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise ConfigError(f"{name}={raw!r} is not a boolean; use one of 1/0, true/false, yes/no, on/off")
+
+
+def env_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not an integer") from None
+
+
+def is_development(env: Mapping[str, str]) -> bool:
+    return env_flag(env, "FLASK_DEBUG", False) or env.get("NOTEJAM_ENV", "").lower() == "development"
+
+
+def database_url(env: Mapping[str, str], instance_path: str) -> tuple[str, dict[str, Any]]:
+    """The SQLAlchemy URL and the DBAPI connect arguments (TLS) for this environment."""
+    if env.get("DATABASE_URL"):
+        url = make_url(env["DATABASE_URL"])
+        return url.render_as_string(hide_password=False), _tls_connect_args(env, url, explicit_only=True)
+    if env.get("DB_HOST"):
+        url = URL.create(
+            "mysql+pymysql",
+            username=env.get("DB_USER") or None,
+            password=env.get("DB_PASSWORD") or None,
+            host=env["DB_HOST"],
+            port=env_int(env, "DB_PORT", 3306),
+            database=env.get("DB_NAME", "notejam"),
+            query={"charset": "utf8mb4"},
+        )
+        return url.render_as_string(hide_password=False), _tls_connect_args(env, url, explicit_only=False)
+    return "sqlite:///" + os.path.join(instance_path, "notejam.db"), {}
+
+
+def _tls_connect_args(env: Mapping[str, str], url: URL, explicit_only: bool) -> dict[str, Any]:
+    """Verified TLS for MySQL when a CA bundle is configured or baked into the image.
+
+    An explicit ``DB_SSL_CA`` that does not exist is an error (a typo must not silently turn TLS
+    off); the image's default bundle is used when present, which is how Aurora gets TLS with no
+    setting at all, while a local MariaDB outside the image runs without TLS.
+    """
+    if url.get_backend_name() != "mysql":
+        return {}
+    ca = env.get("DB_SSL_CA", "").strip()
+    if ca:
+        if not os.path.isfile(ca):
+            raise ConfigError(f"DB_SSL_CA={ca!r}: no such file (the CA bundle for TLS to the database)")
+    elif not explicit_only and os.path.isfile(DEFAULT_RDS_CA_BUNDLE):
+        ca = DEFAULT_RDS_CA_BUNDLE
+    if not ca:
+        return {}
+    return {"ssl_ca": ca, "ssl_verify_cert": True, "ssl_verify_identity": True}
+
+
+def mail_backend(env: Mapping[str, str], development: bool) -> str:
+    chosen = env.get("NOTEJAM_MAIL_BACKEND", "").strip().lower()
+    if chosen and chosen not in {"outbox", "ses"}:
+        raise ConfigError(f"NOTEJAM_MAIL_BACKEND={chosen!r}: use 'outbox' or 'ses'")
+    if chosen:
+        return chosen
+    if env.get("NOTEJAM_MAIL_OUTBOX"):
+        return "outbox"
+    # In AWS (ECS sets AWS_EXECUTION_ENV) mail goes to SES; on a laptop it lands in a folder.
+    if env.get("AWS_EXECUTION_ENV") or not development:
+        return "ses"
+    return "outbox"
+
+
+def from_environment(env: Mapping[str, str], instance_path: str, testing: bool) -> dict[str, Any]:
+    development = is_development(env)
+    url, connect_args = database_url(env, instance_path)
+    secret_key = env.get("SECRET_KEY", "")
+    if not secret_key:
+        if not (development or testing):
+            raise ConfigError(
+                "SECRET_KEY is not set. It signs sessions and password-reset links and is required "
+                "outside development (set FLASK_DEBUG=1 or NOTEJAM_ENV=development for a throwaway key)."
+            )
+        secret_key = secrets.token_hex(32)
+    engine_options: dict[str, Any] = {
+        # A database restart or an Aurora failover leaves dead sockets in the pool: pre-ping
+        # replaces them before a request uses one, and recycling stays under wait_timeout.
+        "pool_pre_ping": True,
+        "pool_recycle": env_int(env, "DB_POOL_RECYCLE", 280),
+    }
+    if not url.startswith("sqlite"):
+        engine_options["pool_size"] = env_int(env, "DB_POOL_SIZE", 5)
+        engine_options["max_overflow"] = env_int(env, "DB_MAX_OVERFLOW", 5)
+    if connect_args:
+        engine_options["connect_args"] = connect_args
+    backend = mail_backend(env, development or testing)
+    return {
+        "SECRET_KEY": secret_key,
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
+        "SQLALCHEMY_TRACK_MODIFICATIONS": False,
+        "NOTEJAM_DEVELOPMENT": development,
+        "MAIL_BACKEND": backend,
+        "MAIL_OUTBOX": env.get("NOTEJAM_MAIL_OUTBOX") or os.path.join(instance_path, "outbox"),
+        "MAIL_FROM": env.get("NOTEJAM_MAIL_FROM", "Notejam <no-reply@notejam.invalid>"),
+        "SES_REGION": env.get("NOTEJAM_SES_REGION") or env.get("AWS_REGION") or None,
+        # Secure cookies outside development: the ALB terminates HTTPS. The cookie is also marked
+        # Secure whenever the request itself arrived over HTTPS (see sessions.py).
+        "SESSION_COOKIE_SECURE": env_flag(env, "SESSION_COOKIE_SECURE", not (development or testing)),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_NAME": "notejam_session",
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        "PASSWORD_HASH_METHOD": env.get("NOTEJAM_PASSWORD_HASH", "scrypt"),
+        "RESET_TOKEN_MAX_AGE": env_int(env, "NOTEJAM_RESET_TOKEN_MAX_AGE", 3600),
+        "NOTES_PER_PAGE": env_int(env, "NOTEJAM_NOTES_PER_PAGE", 50),
+        "STATIC_MAX_AGE": env_int(env, "NOTEJAM_STATIC_MAX_AGE", 365 * 24 * 3600),
+        "PROXY_FIX": env_flag(env, "NOTEJAM_PROXY_FIX", True),
+        "ACCESS_LOG": env_flag(env, "NOTEJAM_ACCESS_LOG", True),
+    }

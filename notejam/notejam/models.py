@@ -1,0 +1,79 @@
+"""Users own pads and notes; a note belongs to at most one pad (NULL means "no pad")."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import UTC, datetime
+
+from flask import current_app
+from flask_login import UserMixin
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.dialects import mysql
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .db import db
+
+# Microsecond precision on MySQL, so "newest first" is stable for notes saved in the same second.
+Timestamp = DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql")
+MYSQL_TABLE_ARGS = {
+    "mysql_engine": "InnoDB",
+    "mysql_charset": "utf8mb4",
+    "mysql_collate": "utf8mb4_unicode_ci",
+}
+
+
+def utcnow() -> datetime:
+    """Naive UTC, as stored in the DATETIME columns."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (MYSQL_TABLE_ARGS,)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    # scrypt/argon2 strings run past 100 characters; 255 leaves room for stronger parameters.
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+    def get_id(self) -> str:
+        # The session names the user *and* the password it signed in with: changing or
+        # resetting the password signs out every other session.
+        return f"{self.id}:{password_fingerprint(self.password_hash)}"
+
+
+class Pad(db.Model):
+    __tablename__ = "pads"
+    __table_args__ = (Index(None, "user_id", "name"), MYSQL_TABLE_ARGS)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class Note(db.Model):
+    __tablename__ = "notes"
+    __table_args__ = (
+        # One index per list order: all notes (by user) and a pad's notes, by date and by name.
+        Index(None, "user_id", "updated_at"),
+        Index(None, "user_id", "name"),
+        Index(None, "pad_id", "updated_at"),
+        Index(None, "pad_id", "name"),
+        MYSQL_TABLE_ARGS,
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    pad_id: Mapped[int | None] = mapped_column(ForeignKey("pads.id", ondelete="CASCADE"), nullable=True)
+    name: Mapped[str] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+def password_fingerprint(password_hash: str) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, password_hash.encode(), hashlib.sha256).hexdigest()[:20]

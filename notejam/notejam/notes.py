@@ -1,0 +1,180 @@
+"""Notes and the note lists (all notes, and a pad's notes).
+
+List pages run a fixed number of queries whatever the number of notes: the signed-in user, the
+user's pads (the sidebar, which also proves pad ownership), and one page of notes with their pad
+names joined in. Lists read plain rows, not ORM objects: it is the hot path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import delete, select
+from wtforms.fields.choices import SelectChoice
+
+from .db import db
+from .forms import ConfirmForm, NoteForm
+from .models import Note, Pad, utcnow
+
+bp = Blueprint("notes", __name__)
+
+ORDERS = {
+    "name": (Note.name.asc(), Note.id.asc()),
+    "-name": (Note.name.desc(), Note.id.desc()),
+    "updated_at": (Note.updated_at.asc(), Note.id.asc()),
+    "-updated_at": (Note.updated_at.desc(), Note.id.desc()),
+}
+DEFAULT_ORDER = "-updated_at"
+
+
+def user_pads() -> list[Any]:
+    """The signed-in user's pads as (id, name) rows, by name; one query per request."""
+    if "user_pads" not in g:
+        g.user_pads = db.session.execute(
+            select(Pad.id, Pad.name).where(Pad.user_id == current_user.id).order_by(Pad.name, Pad.id)
+        ).all()
+    return g.user_pads
+
+
+def owned_pad(pad_id: int) -> Any:
+    """The user's pad with this id, or 404: another user's pad is indistinguishable from none."""
+    for pad in user_pads():
+        if pad.id == pad_id:
+            return pad
+    abort(404)
+
+
+@dataclass
+class NotePage:
+    notes: list[Any]
+    order: str
+    page: int
+    has_next: bool
+
+
+def list_notes(pad_id: int | None = None) -> NotePage:
+    order = request.args.get("order", DEFAULT_ORDER)
+    if order not in ORDERS:
+        order = DEFAULT_ORDER
+    page = request.args.get("page", 1, type=int) or 1
+    page = max(page, 1)
+    per_page = current_app.config["NOTES_PER_PAGE"]
+    columns = [Note.id, Note.name, Note.updated_at, Note.pad_id]
+    if pad_id is None:
+        query = (
+            select(*columns, Pad.name.label("pad_name"))
+            .outerjoin(Pad, Note.pad_id == Pad.id)
+            .where(Note.user_id == current_user.id)
+        )
+    else:
+        # user_id too: the pad is the user's (checked), and the index on pad_id serves this.
+        query = select(*columns).where(Note.pad_id == pad_id, Note.user_id == current_user.id)
+    query = query.order_by(*ORDERS[order]).limit(per_page + 1).offset((page - 1) * per_page)
+    rows = db.session.execute(query).all()
+    return NotePage(notes=rows[:per_page], order=order, page=page, has_next=len(rows) > per_page)
+
+
+@bp.route("/")
+@login_required
+def index():
+    listing = list_notes()
+    return render_template("notes/list.html", listing=listing, pad=None, pads=user_pads())
+
+
+def owned_note_or_404(note_id: int) -> Note:
+    note = db.session.execute(
+        select(Note).where(Note.id == note_id, Note.user_id == current_user.id)
+    ).scalar_one_or_none()
+    if note is None:
+        abort(404)
+    return note
+
+
+def _note_form(note: Note | None = None) -> NoteForm:
+    form = NoteForm(obj=note)
+    form.pad.choices = [SelectChoice("", "No pad")]
+    form.pad.choices += [SelectChoice(str(pad.id), pad.name) for pad in user_pads()]
+    if request.method == "POST":
+        # A pad that is not the user's is a 404 like any other foreign object, not a form error.
+        chosen = request.form.get("pad", "")
+        if chosen:
+            if not chosen.isdigit():
+                abort(404)
+            owned_pad(int(chosen))
+    elif note is not None:
+        form.pad.data = str(note.pad_id) if note.pad_id else ""
+    return form
+
+
+def _chosen_pad_id(form: NoteForm) -> int | None:
+    return int(form.pad.data) if form.pad.data else None
+
+
+@bp.route("/notes/create/", methods=["GET", "POST"])
+@login_required
+def create():
+    form = _note_form()
+    if request.method == "GET":
+        preselect = request.args.get("pad", "")
+        if preselect:
+            if not preselect.isdigit():
+                abort(404)
+            form.pad.data = str(owned_pad(int(preselect)).id)
+    if form.validate_on_submit():
+        now = utcnow()
+        note = Note(
+            user_id=current_user.id,
+            pad_id=_chosen_pad_id(form),
+            name=form.name.data,
+            text=form.text.data,
+            created_at=now,
+            updated_at=now,
+        )
+        db.session.add(note)
+        db.session.commit()
+        flash("The note is saved.", "success")
+        return redirect(url_for("notes.detail", note_id=note.id))
+    return render_template("notes/form.html", form=form, note=None, pads=user_pads())
+
+
+@bp.route("/notes/<int:note_id>/")
+@login_required
+def detail(note_id: int):
+    note = owned_note_or_404(note_id)
+    pad = owned_pad(note.pad_id) if note.pad_id else None
+    return render_template("notes/detail.html", note=note, pad=pad, pads=user_pads())
+
+
+@bp.route("/notes/<int:note_id>/edit/", methods=["GET", "POST"])
+@login_required
+def edit(note_id: int):
+    note = owned_note_or_404(note_id)
+    form = _note_form(note)
+    if form.validate_on_submit():
+        note.name = form.name.data
+        note.text = form.text.data
+        note.pad_id = _chosen_pad_id(form)
+        note.updated_at = utcnow()
+        db.session.commit()
+        flash("The note is saved.", "success")
+        return redirect(url_for("notes.detail", note_id=note.id))
+    return render_template("notes/form.html", form=form, note=note, pads=user_pads())
+
+
+@bp.route("/notes/<int:note_id>/delete/", methods=["GET", "POST"])
+@login_required
+def delete_note(note_id: int):
+    note = owned_note_or_404(note_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        pad_id = note.pad_id
+        db.session.execute(delete(Note).where(Note.id == note.id, Note.user_id == current_user.id))
+        db.session.commit()
+        flash("The note is deleted.", "success")
+        if pad_id:
+            return redirect(url_for("pads.detail", pad_id=pad_id))
+        return redirect(url_for("notes.index"))
+    return render_template("notes/delete.html", form=form, note=note, pads=user_pads())

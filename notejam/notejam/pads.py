@@ -1,0 +1,64 @@
+"""Pads: named groups of notes. Deleting a pad deletes its notes (ON DELETE CASCADE)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import delete, update
+
+from .db import db
+from .forms import ConfirmForm, PadForm
+from .models import Pad
+from .notes import list_notes, owned_pad, user_pads
+
+bp = Blueprint("pads", __name__, url_prefix="/pads")
+
+
+@bp.route("/create/", methods=["GET", "POST"])
+@login_required
+def create():
+    form = PadForm()
+    if form.validate_on_submit():
+        pad = Pad(user_id=current_user.id, name=form.name.data)
+        db.session.add(pad)
+        db.session.commit()
+        flash("The pad is created.", "success")
+        return redirect(url_for("pads.detail", pad_id=pad.id))
+    return render_template("pads/form.html", form=form, pad=None, pads=user_pads())
+
+
+@bp.route("/<int:pad_id>/")
+@login_required
+def detail(pad_id: int):
+    pad = owned_pad(pad_id)
+    listing = list_notes(pad_id=pad.id)
+    return render_template("notes/list.html", listing=listing, pad=pad, pads=user_pads())
+
+
+@bp.route("/<int:pad_id>/edit/", methods=["GET", "POST"])
+@login_required
+def edit(pad_id: int):
+    pad = owned_pad(pad_id)
+    form = PadForm(data={"name": pad.name})
+    if form.validate_on_submit():
+        db.session.execute(
+            update(Pad).where(Pad.id == pad.id, Pad.user_id == current_user.id).values(name=form.name.data)
+        )
+        db.session.commit()
+        flash("The pad is saved.", "success")
+        return redirect(url_for("pads.detail", pad_id=pad.id))
+    return render_template("pads/form.html", form=form, pad=pad, pads=user_pads())
+
+
+@bp.route("/<int:pad_id>/delete/", methods=["GET", "POST"])
+@login_required
+def delete_pad(pad_id: int):
+    pad = owned_pad(pad_id)
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        # The database deletes the pad's notes through the foreign key's ON DELETE CASCADE.
+        db.session.execute(delete(Pad).where(Pad.id == pad.id, Pad.user_id == current_user.id))
+        db.session.commit()
+        flash("The pad and its notes are deleted.", "success")
+        return redirect(url_for("notes.index"))
+    return render_template("pads/delete.html", form=form, pad=pad, pads=user_pads())
