@@ -11,7 +11,8 @@ comparison skips, check mode that still writes). Here the cycle lives once:
    with AWS's defaults made explicit and unordered lists sorted: the *before* state;
 3. ``desired(before)`` builds the user's wish in that same shape; ``None`` means "not specified,
    keep what is there", so options left out never count as differences. :func:`merge_desired`
-   lays it over *before*: the *after* state;
+   lays it over *before* (or, for a resource still to be created, over ``created_defaults()``,
+   what AWS gives a new one): the *after* state;
 4. :func:`differences` names the paths that differ. Nothing differs: no write call at all.
    Check mode stops here and reports. Otherwise ``create``/``update``/``delete`` make the
    smallest calls that close exactly those differences, and the resource is read again;
@@ -278,6 +279,11 @@ class AwsResource:
         """The desired state in the comparable shape; ``None`` values mean "keep"."""
         raise NotImplementedError
 
+    def created_defaults(self):
+        """The comparable state AWS gives a new resource for options left out; the desired state
+        is laid over it when the resource does not exist yet."""
+        return {}
+
     def create(self, after):
         raise NotImplementedError
 
@@ -304,7 +310,8 @@ class AwsResource:
         if self.params.get("state", "present") == "absent":
             after = None
         else:
-            after = merge_desired(before or {}, self.desired(before))
+            base = before if before is not None else self.created_defaults()
+            after = merge_desired(base, self.desired(before))
         return raw, before, after, differences(before, after)
 
     def apply(self, raw, before, after, changes):
