@@ -15,9 +15,7 @@ def normalise_email(value):
 
 
 class SignupForm(FlaskForm):
-    email = EmailField(
-        "Email", [DataRequired(), Email(), Length(max=254)], filters=[normalise_email]
-    )
+    email = EmailField("Email", [DataRequired(), Email(), Length(max=254)], filters=[normalise_email])
     password = PasswordField("Password", PASSWORD_RULES)
     repeat_password = PasswordField(
         "Repeat password", [InputRequired(), EqualTo("password", message="Passwords do not match.")]

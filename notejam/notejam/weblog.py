@@ -126,4 +126,3 @@ def install(app: Flask) -> None:
     app.logger.setLevel(logging.INFO)
     app.logger.propagate = False
     app.after_request(add_security_headers)
-

@@ -215,7 +215,7 @@ def count_queries(app) -> Callable[[], QueryCounter]:
     return start
 
 
-def outbox_messages(app: Flask) -> list[email.message.Message]:
+def read_outbox(app: Flask) -> list[email.message.Message]:
     folder = Path(app.config["MAIL_OUTBOX"])
     if not folder.is_dir():
         return []
@@ -224,7 +224,14 @@ def outbox_messages(app: Flask) -> list[email.message.Message]:
 
 @pytest.fixture
 def outbox(app) -> Callable[[], list[email.message.Message]]:
-    return lambda: outbox_messages(app)
+    """The messages in the app's outbox folder, oldest first."""
+    return lambda: read_outbox(app)
+
+
+@pytest.fixture
+def outbox_messages() -> Callable[[Flask], list[email.message.Message]]:
+    """Read the outbox of any app (for tests building their own with make_app)."""
+    return read_outbox
 
 
 def csrf_token_from(html: bytes) -> str:

@@ -35,9 +35,7 @@ def upgrade():
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(100), nullable=False),
         sa.Column("created_at", TIMESTAMP, nullable=False),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name="fk_pads_user_id_users", ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_pads_user_id_users", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name="pk_pads"),
         **MYSQL,
     )
@@ -51,9 +49,7 @@ def upgrade():
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("created_at", TIMESTAMP, nullable=False),
         sa.Column("updated_at", TIMESTAMP, nullable=False),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name="fk_notes_user_id_users", ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_notes_user_id_users", ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["pad_id"], ["pads.id"], name="fk_notes_pad_id_pads", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name="pk_notes"),
         **MYSQL,
