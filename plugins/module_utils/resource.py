@@ -87,6 +87,16 @@ def client_token():
     return str(uuid.uuid4())
 
 
+class _Absent:
+    """Desired-state marker: the key must not be there (e.g. a policy to remove)."""
+
+    def __repr__(self):
+        return "ABSENT"
+
+
+ABSENT = _Absent()
+
+
 class WholeValue(dict):
     """A dict that replaces the current value instead of being merged into it (e.g. tags, where
     a key missing from the desired dict must disappear)."""
@@ -98,10 +108,13 @@ def whole(value):
 
 
 def merge_desired(current, desired):
-    """Lay ``desired`` over ``current``: ``None`` keeps the current value, dicts merge key by key
-    (unless wrapped with :func:`whole`), every other value replaces the current one."""
+    """Lay ``desired`` over ``current``: ``None`` keeps the current value, :data:`ABSENT` removes
+    it, dicts merge key by key (unless wrapped with :func:`whole`), every other value replaces
+    the current one."""
     if desired is None:
         return current
+    if desired is ABSENT:
+        return None
     if isinstance(desired, WholeValue):
         return dict(desired)
     if isinstance(desired, dict):
@@ -327,12 +340,20 @@ class AwsResource:
         return self.read()
 
     def run(self, **extra_result):
-        """The whole cycle, then ``exit_json``."""
+        """The whole cycle, then ``exit_json``; AWS errors end in ``fail_json_aws``."""
         self.validate()
-        raw, before, after, changes = self.plan()
+        try:
+            raw, before, after, changes = self.plan()
+            changed = bool(changes)
+            if changed and not self.module.check_mode:
+                raw = self.apply(raw, before, after, changes)
+            self.finish(raw, before, after, changes, **extra_result)
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+            self.module.fail_json_aws(e, msg=f"Managing the {self.result_key} failed")
+
+    def finish(self, raw, before, after, changes, **extra_result):
+        """Settle (outside check mode) and exit with the resource, the changes and the diff."""
         changed = bool(changes)
-        if changed and not self.module.check_mode:
-            raw = self.apply(raw, before, after, changes)
         if self.module.check_mode:
             resource = snake(after, self.verbatim_keys)  # the predicted state of the managed fields
         else:
