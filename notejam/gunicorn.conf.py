@@ -1,0 +1,55 @@
+"""gunicorn settings for Notejam on ECS Fargate behind an ALB (also used by `make app-up`/`bench-app`).
+
+Run: gunicorn -c notejam/gunicorn.conf.py 'notejam:create_app()'
+Every value can be overridden from the environment (or gunicorn's own GUNICORN_CMD_ARGS / flags).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+
+def available_cpus() -> int:
+    """CPUs this container may use: the cgroup quota (ECS task CPU), else the affinity mask."""
+    try:
+        with open("/sys/fs/cgroup/cpu.max") as handle:
+            quota, period = handle.read().split()
+        if quota != "max":
+            return max(1, math.ceil(int(quota) / int(period)))
+    except (OSError, ValueError):
+        pass
+    return max(1, len(os.sched_getaffinity(0)))
+
+
+cpus = available_cpus()
+
+# ECS sends traffic to the container port; the task definition sets PORT if it is not 8000.
+bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
+
+# Measured on 2 cores (docs/benchmarks-app.md): gthread workers, one per CPU with 4 threads each,
+# keep connections alive and beat sync workers, which close every connection (ALB -> target).
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+workers = int(os.environ.get("WEB_CONCURRENCY", cpus * 2))
+threads = int(os.environ.get("GUNICORN_THREADS", 4))
+
+# ECS stops a task with SIGTERM and, stopTimeout later (30 s by default), SIGKILL. gunicorn stops
+# accepting, lets in-flight requests finish for graceful_timeout, then exits: 25 s < 30 s.
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", 25))
+# A worker silent for this long is killed and replaced (a hung request, not a slow one).
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
+# The ALB keeps idle connections to targets for 60 s: the target must keep them longer, or the
+# ALB may send a request on a connection gunicorn is closing (sporadic 502s).
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", 75))
+
+# Only the ALB reaches the tasks (security group); its addresses change, so trust the header from
+# any peer. The app applies ProxyFix (one hop) for X-Forwarded-For/-Proto itself.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
+
+# The app writes one JSON line per request to stdout; gunicorn's own access log stays off.
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
+
+# Heartbeat files on tmpfs: a container's overlay filesystem can stall workers' heartbeats.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 - tmpfs by design
