@@ -125,8 +125,9 @@ def _update_service(self, service_properties):
     if "capacity_provider_strategy" in service_properties:
         service.launch_type = None
     updated = _update_service.__wrapped__(self, service_properties)
-    changed = updated.task_definition != previous_td or (
-        updated.network_configuration or None) != (previous_network or None)
+    changed = updated.task_definition != previous_td or (updated.network_configuration or None) != (
+        previous_network or None
+    )
     if (changed or force) and updated.deployment_controller.get("type", "ECS") == "ECS":
         for deployment in updated.deployments:
             deployment["status"] = "ACTIVE"

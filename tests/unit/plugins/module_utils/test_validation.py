@@ -10,8 +10,18 @@ from ansible_collections.notejam.aws.plugins.module_utils.validation import (
 
 @pytest.mark.parametrize(
     ("cpu", "memory"),
-    [(256, 512), (256, 2048), (512, 4096), (1024, 8192), (2048, 16384), (4096, 30720), (8192, 61440),
-     (8192, 20480), (16384, 122880), (16384, 40960)],
+    [
+        (256, 512),
+        (256, 2048),
+        (512, 4096),
+        (1024, 8192),
+        (2048, 16384),
+        (4096, 30720),
+        (8192, 61440),
+        (8192, 20480),
+        (16384, 122880),
+        (16384, 40960),
+    ],
 )
 def test_valid_fargate_sizes(cpu, memory):
     assert fargate_size_error(cpu, memory) is None
