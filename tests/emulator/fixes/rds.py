@@ -7,6 +7,10 @@ Each patch names the AWS behaviour it restores (RDS API reference) and the moto 
   moto looked for the request's parameter under another name and ignored it.
 - A DB instance in a cluster reports the cluster's DB subnet group (``DBSubnetGroup``) and
   ``PubliclyAccessible`` (false for a private subnet group); moto reported neither.
+- DescribeDBClusterParameters lists the family's engine-default parameters (``Source:
+  engine-default``, ``IsModifiable``, ``ApplyType``) besides the ones set by the user (``Source:
+  user``); moto listed only the parameters set. The catalog below is the subset of Aurora MySQL 8.0
+  cluster parameters this project (and its tests) touch, with AWS's apply types.
 - CreateDBInstance/ModifyDBInstance keep Performance Insights settings
   (``PerformanceInsightsEnabled``, ``PerformanceInsightsKMSKeyId``,
   ``PerformanceInsightsRetentionPeriod``) and ``MonitoringRoleArn``; moto dropped them.
@@ -51,6 +55,28 @@ def _inherit_cluster_network(backend, database):
         database.db_subnet_group_name = group
     if database.publicly_accessible is None:
         database.publicly_accessible = False
+
+
+# Aurora MySQL 8.0 cluster parameters (name: (apply type, data type, allowed values)), as AWS
+# describes them; the real list is a few hundred long.
+AURORA_MYSQL8_CLUSTER_PARAMETERS = {
+    "binlog_format": ("static", "string", "ROW,STATEMENT,MIXED,OFF"),
+    "character_set_client": ("dynamic", "string", "big5,dec8,cp850,hp8,koi8r,latin1,utf8mb3,utf8mb4"),
+    "character_set_connection": ("dynamic", "string", "big5,dec8,cp850,hp8,koi8r,latin1,utf8mb3,utf8mb4"),
+    "character_set_database": ("dynamic", "string", "big5,dec8,cp850,hp8,koi8r,latin1,utf8mb3,utf8mb4"),
+    "character_set_results": ("dynamic", "string", "big5,dec8,cp850,hp8,koi8r,latin1,utf8mb3,utf8mb4"),
+    "character_set_server": ("dynamic", "string", "big5,dec8,cp850,hp8,koi8r,latin1,utf8mb3,utf8mb4"),
+    "collation_connection": ("dynamic", "string", None),
+    "collation_server": ("dynamic", "string", None),
+    "innodb_print_all_deadlocks": ("dynamic", "boolean", "0,1"),
+    "log_output": ("dynamic", "string", "TABLE,FILE,NONE"),
+    "long_query_time": ("dynamic", "float", "0-31536000"),
+    "require_secure_transport": ("dynamic", "boolean", "ON,OFF"),
+    "server_audit_logging": ("dynamic", "boolean", "0,1"),
+    "slow_query_log": ("dynamic", "boolean", "0,1"),
+    "time_zone": ("dynamic", "string", None),
+    "tls_version": ("static", "string", "TLSv1.2,TLSv1.3,TLSv1.2,TLSv1.3"),
+}
 
 
 def apply():
@@ -102,6 +128,40 @@ def apply():
         _keep_performance_insights(database, {**extra, **db_kwargs})
         return database
 
+    original_describe_cluster_parameters = backend_cls.describe_db_cluster_parameters
+
+    def describe_db_cluster_parameters(self, db_cluster_parameter_group_name):
+        user_set = {
+            p["ParameterName"]: p
+            for p in original_describe_cluster_parameters(self, db_cluster_parameter_group_name)
+        }
+        group = self.db_cluster_parameter_groups[db_cluster_parameter_group_name]
+        catalog = (
+            AURORA_MYSQL8_CLUSTER_PARAMETERS
+            if str(group.db_parameter_group_family).startswith("aurora-mysql8")
+            else {}
+        )
+        listed = []
+        for name in sorted(set(catalog) | set(user_set)):
+            apply_type, data_type, allowed = catalog.get(name, ("dynamic", "string", None))
+            entry = {
+                "ParameterName": name,
+                "Description": name,
+                "Source": "engine-default",
+                "ApplyType": apply_type,
+                "DataType": data_type,
+                "IsModifiable": True,
+                "ApplyMethod": "pending-reboot",
+            }
+            if allowed:
+                entry["AllowedValues"] = allowed
+            if name in user_set:
+                entry.update(user_set[name])
+                entry["Source"] = "user"
+            listed.append(entry)
+        return listed
+
+    backend_cls.describe_db_cluster_parameters = describe_db_cluster_parameters
     backend_cls.modify_db_subnet_group = modify_db_subnet_group
     backend_cls.modify_db_cluster = modify_db_cluster
     backend_cls.create_db_instance = create_db_instance
