@@ -53,7 +53,15 @@ def aws(monkeypatch):
 
 
 class CallLog(list):
-    """Names of the AWS operations made, in order."""
+    """Names of the AWS operations made, in order; ``params`` holds (name, parameters) pairs."""
+
+    def __init__(self):
+        super().__init__()
+        self.params = []
+
+    def of(self, name):
+        """The parameters of every call of operation ``name``."""
+        return [params for op, params in self.params if op == name]
 
     @property
     def writes(self):
@@ -61,6 +69,7 @@ class CallLog(list):
 
     def clear_calls(self):
         del self[:]
+        del self.params[:]
 
 
 @pytest.fixture
@@ -71,6 +80,7 @@ def api_calls(monkeypatch):
 
     def recording(self, operation_name, api_params):
         log.append(operation_name)
+        log.params.append((operation_name, api_params))
         return original(self, operation_name, api_params)
 
     monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
