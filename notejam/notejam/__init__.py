@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, render_template, request, url_for
@@ -15,8 +14,8 @@ from whitenoise import WhiteNoise
 
 from . import auth, health, notes, pads, weblog
 from .config import from_environment
+from .dates import humandate
 from .db import db, migrate
-from .models import utcnow
 
 csrf = CSRFProtect()
 
@@ -53,6 +52,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 def _install_templating(app: Flask) -> None:
     app.jinja_env.filters["humandate"] = humandate
+    app.jinja_env.globals["note_rows"] = notes.note_rows
     static_versions: dict[str, str] = {}
 
     def static_url(filename: str) -> str:
@@ -63,16 +63,6 @@ def _install_templating(app: Flask) -> None:
         return url_for("static", filename=filename, v=static_versions[filename])
 
     app.jinja_env.globals["static_url"] = static_url
-
-
-def humandate(value: datetime, now: datetime | None = None) -> str:
-    """Notejam's dates: "Today at 14:05", "Yesterday at 09:30", else "27 Nov 2026" (UTC)."""
-    now = now or utcnow()
-    if value.date() == now.date():
-        return f"Today at {value:%H:%M}"
-    if value.date() == (now - timedelta(days=1)).date():
-        return f"Yesterday at {value:%H:%M}"
-    return f"{value.day} {value:%b %Y}"
 
 
 def _install_error_pages(app: Flask) -> None:

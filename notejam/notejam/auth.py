@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hmac
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_login import LoginManager, current_user, login_required, login_user, logout_user
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -25,15 +26,34 @@ login_manager.login_message_category = "info"
 RESET_SALT = "notejam.password-reset"
 
 
+class SignedInUser(UserMixin):
+    """The signed-in user for the request: a plain row, not an ORM object.
+
+    Loading it runs on every signed-in request, so it is one primary-key lookup through Core; views
+    that change the account load the ORM ``User`` themselves.
+    """
+
+    __slots__ = ("email", "id", "password_hash")
+
+    def __init__(self, id: int, email: str, password_hash: str):
+        self.id, self.email, self.password_hash = id, email, password_hash
+
+    def get_id(self) -> str:
+        return f"{self.id}:{password_fingerprint(self.password_hash)}"
+
+
+_LOAD_USER = select(User.id, User.email, User.password_hash).where(User.id == bindparam("user_id"))
+
+
 @login_manager.user_loader
-def load_user(session_user_id: str) -> User | None:
+def load_user(session_user_id: str) -> SignedInUser | None:
     user_id, _, fingerprint = session_user_id.partition(":")
     if not user_id.isdigit():
         return None
-    user = db.session.execute(select(User).where(User.id == int(user_id))).scalar_one_or_none()
-    if user is None or password_fingerprint(user.password_hash) != fingerprint:
+    row = db.session.connection().execute(_LOAD_USER, {"user_id": int(user_id)}).first()
+    if row is None or not hmac.compare_digest(password_fingerprint(row.password_hash), fingerprint):
         return None
-    return user
+    return SignedInUser(row.id, row.email, row.password_hash)
 
 
 def hash_password(password: str) -> str:
@@ -116,12 +136,15 @@ def signout():
 def settings():
     form = SettingsForm()
     if form.validate_on_submit():
-        if not check_password_hash(current_user.password_hash, form.old_password.data):
+        user = db.session.get(User, current_user.id)
+        if user is None:
+            abort(404)
+        if not check_password_hash(user.password_hash, form.old_password.data):
             form.old_password.errors.append("This is not your current password.")
         else:
-            current_user.password_hash = hash_password(form.new_password.data)
+            user.password_hash = hash_password(form.new_password.data)
             db.session.commit()
-            login_user(current_user)  # the session carries the new password's fingerprint
+            login_user(user)  # the session carries the new password's fingerprint
             flash("Your password is changed.", "success")
             return redirect(url_for("notes.index"))
     return render_template("auth/settings.html", form=form)
@@ -145,7 +168,9 @@ def user_for_reset_token(token: str) -> User | None:
     if not isinstance(payload, dict) or not isinstance(payload.get("u"), int):
         return None
     user = db.session.get(User, payload["u"])
-    if user is None or password_fingerprint(user.password_hash) != payload.get("p"):
+    if user is None or not hmac.compare_digest(
+        password_fingerprint(user.password_hash), str(payload.get("p"))
+    ):
         return None
     return user
 

@@ -12,9 +12,11 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import delete, select
+from markupsafe import Markup, escape
+from sqlalchemy import bindparam, delete, select
 from wtforms.fields.choices import SelectChoice
 
+from .dates import humandate
 from .db import db
 from .forms import ConfirmForm, NoteForm
 from .models import Note, Pad, utcnow
@@ -30,12 +32,13 @@ ORDERS = {
 DEFAULT_ORDER = "-updated_at"
 
 
+_USER_PADS = select(Pad.id, Pad.name).where(Pad.user_id == bindparam("user_id")).order_by(Pad.name, Pad.id)
+
+
 def user_pads() -> list[Any]:
     """The signed-in user's pads as (id, name) rows, by name; one query per request."""
     if "user_pads" not in g:
-        g.user_pads = db.session.execute(
-            select(Pad.id, Pad.name).where(Pad.user_id == current_user.id).order_by(Pad.name, Pad.id)
-        ).all()
+        g.user_pads = db.session.connection().execute(_USER_PADS, {"user_id": current_user.id}).all()
     return g.user_pads
 
 
@@ -62,19 +65,38 @@ def list_notes(pad_id: int | None = None) -> NotePage:
     page = request.args.get("page", 1, type=int) or 1
     page = max(page, 1)
     per_page = current_app.config["NOTES_PER_PAGE"]
+    # Pad names come from the sidebar's pads (already loaded), not from a join.
     columns = [Note.id, Note.name, Note.updated_at, Note.pad_id]
     if pad_id is None:
-        query = (
-            select(*columns, Pad.name.label("pad_name"))
-            .outerjoin(Pad, Note.pad_id == Pad.id)
-            .where(Note.user_id == current_user.id)
-        )
+        query = select(*columns).where(Note.user_id == current_user.id)
     else:
         # user_id too: the pad is the user's (checked), and the index on pad_id serves this.
         query = select(*columns).where(Note.pad_id == pad_id, Note.user_id == current_user.id)
     query = query.order_by(*ORDERS[order]).limit(per_page + 1).offset((page - 1) * per_page)
-    rows = db.session.execute(query).all()
+    # Core, not ORM: plain rows are all the template needs, at a fraction of the cost.
+    rows = db.session.connection().execute(query).all()
     return NotePage(notes=rows[:per_page], order=order, page=page, has_next=len(rows) > per_page)
+
+
+def note_rows(notes: list[Any], with_pad: bool) -> Markup:
+    """The <tr> rows of a note list.
+
+    Python rather than a Jinja loop: a 50-row list spent most of its render time in per-row
+    template calls. Every user-supplied value still goes through escape().
+    """
+    root = escape(request.script_root)
+    pad_names = {pad.id: pad.name for pad in user_pads()} if with_pad else {}
+    parts = []
+    for note_id, name, updated_at, note_pad_id in notes:
+        parts.append(f'<tr><td class="name"><a href="{root}/notes/{note_id}/">{escape(name)}</a></td>')
+        if with_pad:
+            if note_pad_id:
+                pad_name = escape(pad_names.get(note_pad_id, ""))
+                parts.append(f'<td class="pad"><a href="{root}/pads/{note_pad_id}/">{pad_name}</a></td>')
+            else:
+                parts.append('<td class="pad"><span class="muted">No pad</span></td>')
+        parts.append(f'<td class="date">{humandate(updated_at)}</td></tr>\n')
+    return Markup("".join(parts))  # noqa: S704 - built from escaped values and integers
 
 
 @bp.route("/")

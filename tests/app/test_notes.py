@@ -1,10 +1,9 @@
 from datetime import datetime
 
+from notejam.dates import humandate
 from notejam.db import db
 from notejam.models import Note
 from sqlalchemy import update
-
-from notejam import humandate
 
 
 def test_anonymous_user_is_sent_to_signin_with_next(client):

@@ -1,0 +1,369 @@
+"""Notejam benchmark (not a test): the app under its production gunicorn settings, driven by wrk.
+
+For each database (MariaDB, SQLite) and data set (one user, 5 pads, 50 or 1,000 notes) it starts
+gunicorn with notejam/gunicorn.conf.py, signs in over HTTP, and runs `wrk -t2 -c16 -d10s` with
+bench/app/wrk.lua against the signed-in notes list `/`, a pad page and the sign-in page; then the
+same for a one-line Flask endpoint (the ceiling). Any non-2xx response or socket error is
+reported. Results go to a Markdown file (docs/benchmarks-app.md via `make bench-app`).
+
+    python bench/app/bench.py --output docs/benchmarks-app.md [--duration 10] [--workers-matrix]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.cookiejar
+import os
+import platform
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, insert, text
+from sqlalchemy.engine import make_url
+from werkzeug.security import generate_password_hash
+
+from notejam import create_app
+from notejam.db import db
+from notejam.models import Note, Pad, User
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+GUNICORN_CONF = ROOT / "notejam" / "gunicorn.conf.py"
+LUA = HERE / "wrk.lua"
+BIND = "127.0.0.1:8055"
+EMAIL = "bench@example.com"
+PASSWORD = "benchmark password"  # noqa: S105 - a throwaway account in a throwaway database
+
+
+@dataclass
+class Result:
+    label: str
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    not_2xx: int
+    socket_errors: int
+
+
+def reset_mysql(url: str) -> None:
+    parsed = make_url(url)
+    server = create_engine(parsed.set(database=""))
+    with server.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS `{parsed.database}`"))
+        connection.execute(
+            text(f"CREATE DATABASE `{parsed.database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+        )
+    server.dispose()
+
+
+def seed(url: str, notes: int) -> None:
+    """Migrate an empty database and give one user 5 pads and `notes` notes."""
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "seed"})
+    with app.app_context():
+        upgrade()
+        now = datetime.now(UTC).replace(tzinfo=None)
+        with db.engine.begin() as connection:
+            user_id = connection.execute(
+                insert(User).values(
+                    email=EMAIL, password_hash=generate_password_hash(PASSWORD), created_at=now
+                )
+            ).inserted_primary_key[0]
+            pad_ids = [
+                connection.execute(
+                    insert(Pad).values(user_id=user_id, name=f"Pad {n}", created_at=now)
+                ).inserted_primary_key[0]
+                for n in range(1, 6)
+            ]
+            rows = []
+            for n in range(notes):
+                when = now - timedelta(hours=7 * n)
+                rows.append(
+                    {
+                        "user_id": user_id,
+                        # Every sixth note has no pad; the rest spread over the 5 pads.
+                        "pad_id": None if n % 6 == 5 else pad_ids[n % 5],
+                        "name": f"Note {n:04d}: groceries, plans & ideas",
+                        "text": ("Lorem ipsum dolor sit amet, consectetur adipiscing elit. " * 8).strip(),
+                        "created_at": when,
+                        "updated_at": when,
+                    }
+                )
+            connection.execute(insert(Note), rows)
+        db.engine.dispose()
+
+
+class Server:
+    def __init__(self, app_spec: str, env: dict[str, str], log: Path, chdir: Path | None = None):
+        self.app_spec, self.env, self.log, self.chdir = app_spec, env, log, chdir
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> Server:
+        command = [
+            str(Path(sys.executable).with_name("gunicorn")),
+            "-c",
+            str(GUNICORN_CONF),
+            "--bind",
+            BIND,
+        ]
+        if self.chdir:
+            command += ["--chdir", str(self.chdir)]
+        command.append(self.app_spec)
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(  # noqa: S603 - our own command line
+                command, env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.process.returncode}; see {self.log}")
+            try:
+                urllib.request.urlopen(f"http://{BIND}/", timeout=1)  # noqa: S310 - local URL
+                return self
+            except urllib.error.HTTPError:
+                return self  # answering, even if with a redirect/error page
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"gunicorn did not answer on {BIND} within 30 s; see {self.log}")
+
+    def __exit__(self, *_exc) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def sign_in() -> str:
+    """Sign in like a browser; return the Cookie header value of the signed-in session."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(f"http://{BIND}/signin/", timeout=10).read().decode()
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    form = urllib.parse.urlencode({"csrf_token": token, "email": EMAIL, "password": PASSWORD}).encode()
+    landed = opener.open(f"http://{BIND}/signin/", data=form, timeout=10)
+    if urllib.parse.urlsplit(landed.geturl()).path != "/":
+        raise RuntimeError(f"sign-in failed (landed on {landed.geturl()})")
+    return "; ".join(f"{cookie.name}={cookie.value}" for cookie in jar)
+
+
+def first_pad_path(cookie: str) -> str:
+    request = urllib.request.Request(f"http://{BIND}/", headers={"Cookie": cookie})  # noqa: S310
+    page = urllib.request.urlopen(request, timeout=10).read().decode()  # noqa: S310
+    return re.search(r'href="(/pads/\d+/)"', page).group(1)
+
+
+def run_wrk(label: str, path: str, cookie: str, args: argparse.Namespace, warmup: float = 2) -> Result:
+    env = {**os.environ, "BENCH_COOKIE": cookie}
+    url = f"http://{BIND}{path}"
+    base = ["wrk", f"-t{args.threads}", f"-c{args.connections}", "-s", str(LUA), "--latency"]
+    subprocess.run([*base, f"-d{warmup}s", url], env=env, capture_output=True, check=True)  # noqa: S603
+    out = subprocess.run(  # noqa: S603
+        [*base, f"-d{args.duration}s", url], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    fields = dict(re.findall(r"(\w+)=(\d+)", out.split("BENCH", 1)[1]))
+    result = Result(
+        label=label,
+        requests_per_s=int(fields["requests"]) / (int(fields["duration_us"]) / 1e6),
+        p50_ms=int(fields["p50_us"]) / 1000,
+        p99_ms=int(fields["p99_us"]) / 1000,
+        requests=int(fields["requests"]),
+        not_2xx=int(fields["not_2xx"]),
+        socket_errors=int(fields["socket_errors"]),
+    )
+    print(
+        f"  {label:<58} {result.requests_per_s:8.0f} req/s  p50 {result.p50_ms:6.2f} ms  "
+        f"p99 {result.p99_ms:6.2f} ms  non-2xx {result.not_2xx}  socket errors {result.socket_errors}",
+        flush=True,
+    )
+    return result
+
+
+def app_env(url: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DB_", "GUNICORN_", "NOTEJAM_", "FLASK_")) and key not in {"DATABASE_URL"}
+    }
+    env.update(
+        {
+            "DATABASE_URL": url,
+            "SECRET_KEY": secrets.token_hex(32),
+            "SESSION_COOKIE_SECURE": "0",  # wrk and the sign-in talk plain HTTP to 127.0.0.1
+            "NOTEJAM_MAIL_OUTBOX": tempfile.gettempdir(),
+        }
+    )
+    env.update(extra or {})
+    return env
+
+
+def bench_app(url: str, backend: str, notes: int, args, log: Path, extra_env=None, pages=None) -> list[Result]:
+    results = []
+    with Server("notejam:create_app()", app_env(url, extra_env), log):
+        cookie = sign_in()
+        pad = first_pad_path(cookie)
+        wanted = pages or ["list", "pad", "signin"]
+        suffix = f"{backend}, {notes} notes"
+        if "list" in wanted:
+            results.append(run_wrk(f"notes list / ({suffix})", "/", cookie, args))
+        if "pad" in wanted:
+            results.append(run_wrk(f"pad page {pad} ({suffix})", pad, cookie, args))
+        if "signin" in wanted:
+            results.append(run_wrk(f"sign-in page /signin/ ({backend})", "/signin/", "", args))
+    return results
+
+
+def machine() -> dict[str, str]:
+    model = "unknown"
+    try:
+        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout  # noqa: S607
+        model = re.search(r"Model name:\s*(.+)", lscpu).group(1).strip()
+    except (OSError, subprocess.CalledProcessError, AttributeError):
+        pass
+    nproc = subprocess.run(["nproc"], capture_output=True, text=True, check=True).stdout.strip()  # noqa: S607
+    wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.splitlines()  # noqa: S607
+    return {
+        "nproc": nproc,
+        "model": model,
+        "python": platform.python_version(),
+        "wrk": wrk_version[0] if wrk_version else "wrk",
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def table(results: list[Result]) -> list[str]:
+    lines = [
+        "| page | requests/s | p50 ms | p99 ms | requests | non-2xx | socket errors |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r.label} | {r.requests_per_s:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.requests:,} "
+            f"| {r.not_2xx} | {r.socket_errors} |"
+        )
+    return lines
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--output", type=Path, help="write the Markdown report here")
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--backends", default="mysql,sqlite")
+    parser.add_argument("--notes", default="50,1000")
+    parser.add_argument(
+        "--workers-matrix", action="store_true", help="also compare gunicorn worker settings (list, MariaDB)"
+    )
+    parser.add_argument(
+        "--mysql-url",
+        default=os.environ.get("NOTEJAM_BENCH_MYSQL_URL")
+        or "mysql+pymysql://root@127.0.0.1:3306/notejam_bench?charset=utf8mb4",
+    )
+    parser.add_argument("--env", action="append", default=[], help="extra KEY=VALUE for the app server")
+    args = parser.parse_args()
+    extra = dict(item.split("=", 1) for item in args.env)
+    if not shutil.which("wrk"):
+        print("wrk is not installed (Debian package `wrk`)", file=sys.stderr)
+        return 2
+
+    workdir = Path(tempfile.mkdtemp(prefix="notejam-bench-"))
+    log = workdir / "gunicorn.log"
+    print(f"gunicorn logs: {log}", flush=True)
+    results: list[Result] = []
+    matrix: list[tuple[str, Result]] = []
+    for backend in args.backends.split(","):
+        for notes in (int(n) for n in args.notes.split(",")):
+            if backend == "mysql":
+                url = args.mysql_url
+                reset_mysql(url)
+            else:
+                url = f"sqlite:///{workdir / f'bench-{notes}.db'}"
+            seed(url, notes)
+            print(f"{backend}, {notes} notes:", flush=True)
+            pages = None if notes == int(args.notes.split(",")[0]) else ["list", "pad"]
+            results += bench_app(url, backend, notes, args, log, extra_env=extra, pages=pages)
+            if args.workers_matrix and backend == "mysql" and notes == 50:
+                for label, env in WORKER_MATRIX:
+                    print(f"  workers: {label}", flush=True)
+                    [result] = bench_app(url, backend, notes, args, log, extra_env=env, pages=["list"])
+                    matrix.append((label, result))
+    print("ceiling:", flush=True)
+    with Server("ceiling:app", app_env("sqlite://", extra), log, chdir=HERE):
+        ceiling = run_wrk("one-line Flask endpoint (ceiling)", "/", "", args)
+    results.append(ceiling)
+
+    if args.output:
+        write_report(args, results, matrix)
+        print(f"wrote {args.output}")
+    failures = [r for r in results if r.not_2xx or r.socket_errors]
+    if failures:
+        print("some runs had non-2xx responses or socket errors", file=sys.stderr)
+        return 1
+    return 0
+
+
+WORKER_MATRIX = [
+    ("sync, 5 workers (2 x CPUs + 1)", {"GUNICORN_WORKER_CLASS": "sync", "WEB_CONCURRENCY": "5"}),
+    ("gthread, 2 workers x 4 threads", {"WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "4"}),
+    ("gthread, 4 workers x 4 threads (default)", {"WEB_CONCURRENCY": "4", "GUNICORN_THREADS": "4"}),
+    ("gthread, 4 workers x 2 threads", {"WEB_CONCURRENCY": "4", "GUNICORN_THREADS": "2"}),
+    ("gthread, 8 workers x 2 threads", {"WEB_CONCURRENCY": "8", "GUNICORN_THREADS": "2"}),
+]
+
+
+def write_report(args, results: list[Result], matrix: list[tuple[str, Result]]) -> None:
+    info = machine()
+    lines = [
+        "# Notejam app benchmark",
+        "",
+        "Generated by `make bench-app` (`bench/app/bench.py`). Not a test: numbers depend on the machine.",
+        "",
+        f"- Date: {info['date']}",
+        f"- Machine: `nproc` = {info['nproc']}, `lscpu` model name: {info['model']}; Python {info['python']};"
+        f" {info['wrk']}",
+        f"- Load: `wrk -t{args.threads} -c{args.connections} -d{args.duration}s -s bench/app/wrk.lua --latency`"
+        " from the same machine, after a 2 s warm-up; the Lua script sends the session cookie and counts"
+        " every non-2xx response.",
+        "- Server: gunicorn with `notejam/gunicorn.conf.py` (the production settings), JSON access log on;"
+        " data: one user, 5 pads, 50 or 1,000 notes (50 notes per list page).",
+        "",
+        "## Results",
+        "",
+        *table(results),
+        "",
+    ]
+    if matrix:
+        lines += [
+            "## gunicorn workers (notes list, MariaDB, 50 notes)",
+            "",
+            *table([_relabel(r, label) for label, r in matrix]),
+            "",
+        ]
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    existing = args.output.read_text() if args.output.exists() else ""
+    notes_marker = "<!-- notes -->"
+    notes = existing.split(notes_marker, 1)[1] if notes_marker in existing else "\n"
+    args.output.write_text("\n".join(lines) + "\n" + notes_marker + notes)
+
+
+def _relabel(result: Result, label: str) -> Result:
+    return Result(label, *list(vars(result).values())[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
