@@ -10,15 +10,27 @@ Stand-ins (shaped by botocore's ``backup`` model, AWS Backup API reference):
 - DeleteBackupPlan: AWS refuses while the plan still has selections (InvalidRequestException);
   moto, knowing no selections, deleted it. The stand-in checks, then lets moto's backend delete.
 
-Patch (``apply``): CreateBackupPlan may reuse the name of a deleted plan in AWS; moto refused.
+Patches (``apply``):
+
+- CreateBackupPlan may reuse the name of a deleted plan in AWS; moto refused.
+- DescribeBackupVault of a vault that does not exist answers AccessDeniedException (HTTP 403,
+  "Insufficient privileges to perform this action.") in AWS, not ResourceNotFoundException; the
+  modules that look vaults up (amazon.aws.backup_vault) rely on that.
+- Every account has the AWS managed policies; moto server knows them only with
+  MOTO_IAM_LOAD_MANAGED_POLICIES (slow: about a thousand). The ones the data tier attaches (AWS
+  Backup's service-role policies, RDS enhanced monitoring) are always there, from moto's own copy.
 """
 
+import json
 import threading
 import time
 import uuid
 
 from moto.backup import models as backup_models
 from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.exceptions import JsonRESTError
+from moto.iam import aws_managed_policies
+from moto.iam import models as iam_models
 
 from tests.emulator.standins import StandinError
 
@@ -80,10 +92,18 @@ def create_backup_selection(call):
     return 200, {k: record[k] for k in ("SelectionId", "BackupPlanId", "CreationDate")}
 
 
+# GetBackupSelection answers with every condition operator, empty ones included.
+_CONDITION_KEYS = ("StringEquals", "StringNotEquals", "StringLike", "StringNotLike")
+
+
 def get_backup_selection(call):
     plan_id, _ = _plan(call)
-    record = _selection(call, plan_id)
-    return 200, dict(record)
+    record = dict(_selection(call, plan_id))
+    selection = dict(record["BackupSelection"])
+    conditions = selection.get("Conditions") or {}
+    selection["Conditions"] = {key: conditions.get(key, []) for key in _CONDITION_KEYS}
+    record["BackupSelection"] = selection
+    return 200, record
 
 
 def list_backup_selections(call):
@@ -183,5 +203,39 @@ def apply():
         self.plans[plan.backup_plan_id] = plan
         return plan
 
+    def describe_backup_vault(self, backup_vault_name):
+        if backup_vault_name not in self.vaults:
+            error = JsonRESTError("AccessDeniedException", "Insufficient privileges to perform this action.")
+            error.code = 403
+            raise error
+        return self.vaults[backup_vault_name]
+
     backend_cls.create_backup_plan = create_backup_plan
+    backend_cls.describe_backup_vault = describe_backup_vault
     backend_cls._notejam_fixed = True
+    _always_have_managed_policies()
+
+
+# AWS managed policies the data tier attaches to its roles.
+MANAGED_POLICIES = (
+    "AWSBackupServiceRolePolicyForBackup",
+    "AWSBackupServiceRolePolicyForRestores",
+    "AmazonRDSEnhancedMonitoringRole",
+)
+
+
+def _always_have_managed_policies():
+    original = iam_models.IAMBackend._init_aws_policies
+
+    def init_aws_policies(self):
+        policies = original(self)
+        known = {p.name for p in policies}
+        data = json.loads(aws_managed_policies.aws_managed_policies_data)
+        for name in MANAGED_POLICIES:
+            if name not in known and name in data:
+                policies.append(
+                    iam_models.AWSManagedPolicy.from_data(name, self.account_id, self.region_name, data[name])
+                )
+        return policies
+
+    iam_models.IAMBackend._init_aws_policies = init_aws_policies
