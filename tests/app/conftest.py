@@ -70,6 +70,19 @@ def mysql_url() -> str:
     raise AssertionError("unreachable")
 
 
+@pytest.fixture
+def fresh_mysql_database(mysql_url) -> Callable[[str], str]:
+    """Create (drop first) a database on the test server; returns its URL."""
+
+    def create(suffix: str) -> str:
+        base = make_url(mysql_url)
+        return recreate_mysql_database(
+            base.set(database=f"{base.database}_{suffix}").render_as_string(hide_password=False)
+        )
+
+    return create
+
+
 def base_config(url: str, tmp_path: Path) -> dict[str, Any]:
     return {
         "TESTING": True,
@@ -112,9 +125,7 @@ def database_url(request) -> str:
     return request.getfixturevalue("sqlite_url")
 
 
-@pytest.fixture
-def make_app(database_url, tmp_path) -> Iterator[Callable[..., Flask]]:
-    """Build an app on this test's database, with config overrides; tables are emptied after."""
+def app_builder(database_url: str, tmp_path: Path) -> Iterator[Callable[..., Flask]]:
     apps: list[Flask] = []
 
     def build(**overrides: Any) -> Flask:
@@ -129,6 +140,18 @@ def make_app(database_url, tmp_path) -> Iterator[Callable[..., Flask]]:
                 for table in TABLES_CHILD_FIRST:
                     connection.execute(text(f"DELETE FROM {table}"))
             db.engine.dispose()
+
+
+@pytest.fixture
+def make_app(database_url, tmp_path) -> Iterator[Callable[..., Flask]]:
+    """Build an app on this test's database, with config overrides; tables are emptied after."""
+    yield from app_builder(database_url, tmp_path)
+
+
+@pytest.fixture
+def make_mysql_app(migrated_mysql_url, tmp_path) -> Iterator[Callable[..., Flask]]:
+    """make_app for tests that only make sense on MySQL (mark them `mysql`)."""
+    yield from app_builder(migrated_mysql_url, tmp_path)
 
 
 @pytest.fixture

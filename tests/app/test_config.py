@@ -1,0 +1,114 @@
+"""Configuration comes from the environment; one image serves every environment."""
+
+import pytest
+from notejam.config import ConfigError, database_url, from_environment
+
+from notejam import create_app
+
+CONFIG_VARIABLES = (
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "DB_HOST",
+    "DB_PORT",
+    "DB_NAME",
+    "DB_USER",
+    "DB_PASSWORD",
+    "DB_SSL_CA",
+    "FLASK_DEBUG",
+    "NOTEJAM_ENV",
+    "NOTEJAM_MAIL_OUTBOX",
+    "NOTEJAM_MAIL_BACKEND",
+    "AWS_EXECUTION_ENV",
+    "SESSION_COOKIE_SECURE",
+)
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch):
+    for name in CONFIG_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_production_refuses_to_start_without_a_secret_key(monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/x.db")
+    with pytest.raises(ConfigError, match="SECRET_KEY is not set"):
+        create_app()
+
+
+def test_development_runs_with_a_throwaway_secret_key(monkeypatch, tmp_path):
+    monkeypatch.setenv("FLASK_DEBUG", "1")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/x.db")
+    app = create_app()
+    assert len(app.config["SECRET_KEY"]) == 64
+    assert app.config["SESSION_COOKIE_SECURE"] is False
+    assert app.config["MAIL_BACKEND"] == "outbox"
+
+
+def test_production_defaults(monkeypatch, tmp_path):
+    monkeypatch.setenv("SECRET_KEY", "s3cret")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/x.db")
+    app = create_app()
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+    assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+    assert app.config["MAIL_BACKEND"] == "ses"
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is True
+    cookie = app.test_client().get("/signin/").headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_sqlite_in_the_instance_folder_by_default():
+    url, connect_args = database_url({}, "/srv/instance")
+    assert url == "sqlite:////srv/instance/notejam.db"
+    assert connect_args == {}
+
+
+def test_ecs_database_variables_build_a_mysql_url(tmp_path):
+    env = {"DB_HOST": "db.example", "DB_PORT": "3307", "DB_NAME": "notejam", "DB_USER": "app"}
+    env["DB_PASSWORD"] = "p@ss:w/rd%"
+    url, connect_args = database_url(env, str(tmp_path))
+    assert url == "mysql+pymysql://app:p%40ss%3Aw%2Frd%25@db.example:3307/notejam?charset=utf8mb4"
+    assert connect_args == {}  # no CA bundle outside the image: a local MariaDB without TLS
+
+
+def test_tls_is_verified_against_the_ca_bundle(tmp_path):
+    bundle = tmp_path / "rds.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    env = {"DB_HOST": "aurora.example", "DB_USER": "app", "DB_SSL_CA": str(bundle)}
+    _url, connect_args = database_url(env, str(tmp_path))
+    assert connect_args == {"ssl_ca": str(bundle), "ssl_verify_cert": True, "ssl_verify_identity": True}
+
+
+def test_a_missing_ca_bundle_is_an_error_not_plaintext(tmp_path):
+    env = {"DB_HOST": "aurora.example", "DB_SSL_CA": str(tmp_path / "missing.pem")}
+    with pytest.raises(ConfigError, match="DB_SSL_CA"):
+        database_url(env, str(tmp_path))
+
+
+def test_the_images_ca_bundle_is_used_when_present(tmp_path, monkeypatch):
+    bundle = tmp_path / "global-bundle.pem"
+    bundle.write_text("x")
+    monkeypatch.setattr("notejam.config.DEFAULT_RDS_CA_BUNDLE", str(bundle))
+    _url, connect_args = database_url({"DB_HOST": "aurora.example"}, str(tmp_path))
+    assert connect_args["ssl_ca"] == str(bundle)
+
+
+def test_database_url_wins_over_db_variables(tmp_path):
+    env = {"DATABASE_URL": "mysql+pymysql://u@h/d", "DB_HOST": "ignored"}
+    url, _ = database_url(env, str(tmp_path))
+    assert url == "mysql+pymysql://u@h/d"
+
+
+def test_mail_goes_to_the_outbox_when_set_and_to_ses_in_aws(tmp_path):
+    base = {"SECRET_KEY": "k"}
+    config = from_environment({**base, "NOTEJAM_MAIL_OUTBOX": str(tmp_path)}, str(tmp_path), False)
+    assert (config["MAIL_BACKEND"], config["MAIL_OUTBOX"]) == ("outbox", str(tmp_path))
+    config = from_environment({**base, "AWS_EXECUTION_ENV": "AWS_ECS_FARGATE"}, str(tmp_path), False)
+    assert config["MAIL_BACKEND"] == "ses"
+    with pytest.raises(ConfigError, match="NOTEJAM_MAIL_BACKEND"):
+        from_environment({**base, "NOTEJAM_MAIL_BACKEND": "smtp"}, str(tmp_path), False)
+
+
+def test_bad_booleans_name_the_variable(tmp_path):
+    with pytest.raises(ConfigError, match="SESSION_COOKIE_SECURE"):
+        from_environment({"SECRET_KEY": "k", "SESSION_COOKIE_SECURE": "maybe"}, str(tmp_path), False)
