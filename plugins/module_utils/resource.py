@@ -57,15 +57,16 @@ class _RetryEveryCall(RetryingBotoClientWrapper):
         return self.retry(unwrapped)
 
 
-def retrying_client(module, service, extra_retry_codes=()):
-    """A boto3 client for ``service`` whose every call retries transient errors with jitter."""
+def retrying_client(module, service, extra_retry_codes=(), **client_params):
+    """A boto3 client for ``service`` whose every call retries transient errors with jitter
+    (``client_params``, e.g. ``region``, go to ``module.client``)."""
     decorator = AWSRetry.jittered_backoff(
         retries=RETRIES,
         delay=RETRY_DELAY,
         max_delay=RETRY_MAX_DELAY,
         catch_extra_error_codes=list(extra_retry_codes) or None,
     )
-    raw = module.client(service)
+    raw = module.client(service, **client_params)
     return _RetryEveryCall(raw, decorator)
 
 
