@@ -30,13 +30,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from flask_migrate import upgrade
+from notejam.db import db
+from notejam.models import Note, Pad, User
 from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import make_url
 from werkzeug.security import generate_password_hash
 
 from notejam import create_app
-from notejam.db import db
-from notejam.models import Note, Pad, User
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -130,7 +130,7 @@ class Server:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited with {self.process.returncode}; see {self.log}")
             try:
-                urllib.request.urlopen(f"http://{BIND}/", timeout=1)  # noqa: S310 - local URL
+                urllib.request.urlopen(f"http://{BIND}/", timeout=1)
                 return self
             except urllib.error.HTTPError:
                 return self  # answering, even if with a redirect/error page
@@ -162,7 +162,7 @@ def sign_in() -> str:
 
 
 def first_pad_path(cookie: str) -> str:
-    request = urllib.request.Request(f"http://{BIND}/", headers={"Cookie": cookie})  # noqa: S310
+    request = urllib.request.Request(f"http://{BIND}/", headers={"Cookie": cookie})
     page = urllib.request.urlopen(request, timeout=10).read().decode()  # noqa: S310
     return re.search(r'href="(/pads/\d+/)"', page).group(1)
 
@@ -211,7 +211,9 @@ def app_env(url: str, extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def bench_app(url: str, backend: str, notes: int, args, log: Path, extra_env=None, pages=None) -> list[Result]:
+def bench_app(
+    url: str, backend: str, notes: int, args, log: Path, extra_env=None, pages=None
+) -> list[Result]:
     results = []
     with Server("notejam:create_app()", app_env(url, extra_env), log):
         cookie = sign_in()
@@ -259,7 +261,9 @@ def table(results: list[Result]) -> list[str]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--output", type=Path, help="write the Markdown report here")
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--threads", type=int, default=2)
@@ -336,7 +340,8 @@ def write_report(args, results: list[Result], matrix: list[tuple[str, Result]]) 
         f"- Date: {info['date']}",
         f"- Machine: `nproc` = {info['nproc']}, `lscpu` model name: {info['model']}; Python {info['python']};"
         f" {info['wrk']}",
-        f"- Load: `wrk -t{args.threads} -c{args.connections} -d{args.duration}s -s bench/app/wrk.lua --latency`"
+        f"- Load: `wrk -t{args.threads} -c{args.connections} -d{args.duration}s"
+        " -s bench/app/wrk.lua --latency`"
         " from the same machine, after a 2 s warm-up; the Lua script sends the session cookie and counts"
         " every non-2xx response.",
         "- Server: gunicorn with `notejam/gunicorn.conf.py` (the production settings), JSON access log on;"

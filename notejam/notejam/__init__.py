@@ -28,7 +28,9 @@ class SessionInterface(SecureCookieSessionInterface):
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True)
+    # The instance folder holds the default SQLite file and the development outbox; the image
+    # points it at a folder its non-root user owns.
+    app = Flask(__name__, instance_path=os.environ.get("NOTEJAM_INSTANCE_PATH") or None)
     testing = bool(test_config and test_config.get("TESTING"))
     app.config.from_mapping(from_environment(os.environ, app.instance_path, testing))
     if test_config:
