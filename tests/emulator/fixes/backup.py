@@ -15,7 +15,8 @@ Patches (``apply``):
 - CreateBackupPlan may reuse the name of a deleted plan in AWS; moto refused.
 - DescribeBackupVault of a vault that does not exist answers AccessDeniedException (HTTP 403,
   "Insufficient privileges to perform this action.") in AWS, not ResourceNotFoundException; the
-  modules that look vaults up (amazon.aws.backup_vault) rely on that.
+  modules that look vaults up (amazon.aws.backup_vault) rely on that. For a vault that exists it
+  reports ``NumberOfRecoveryPoints`` (destroy keeps vaults that hold any); moto left it out.
 - Every account has the AWS managed policies; moto server knows them only with
   MOTO_IAM_LOAD_MANAGED_POLICIES (slow: about a thousand). The ones the data tier attaches (AWS
   Backup's service-role policies, RDS enhanced monitoring) are always there, from moto's own copy.
@@ -212,6 +213,7 @@ def apply():
 
     backend_cls.create_backup_plan = create_backup_plan
     backend_cls.describe_backup_vault = describe_backup_vault
+    backup_models.Vault.number_of_recovery_points = property(lambda vault: vault.num_of_recovery_points)
     backend_cls._notejam_fixed = True
     _always_have_managed_policies()
 

@@ -1,0 +1,20 @@
+"""KMS: make moto 5.2.5 behave as AWS where the data tier relies on it.
+
+- ScheduleKeyDeletion accepts a key ARN as ``KeyId`` (as every KMS call does); moto looked the
+  value up as a bare key id and failed with HTTP 500 for an ARN (amazon.aws.kms_key passes ARNs).
+"""
+
+from moto.kms import models
+
+
+def apply():
+    backend_cls = models.KmsBackend
+    if getattr(backend_cls, "_notejam_fixed", False):
+        return
+    original = backend_cls.schedule_key_deletion
+
+    def schedule_key_deletion(self, key_id, pending_window_in_days):
+        return original(self, self.any_id_to_key_id(key_id), pending_window_in_days)
+
+    backend_cls.schedule_key_deletion = schedule_key_deletion
+    backend_cls._notejam_fixed = True
