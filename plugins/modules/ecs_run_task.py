@@ -60,8 +60,8 @@ options:
     elements: str
   container_overrides:
     description:
-      - Other container overrides, each a dict in the ECS API's camelCase (C(ContainerOverride):
-        V(name), V(command), V(environment), ...).
+      - Other container overrides, each a dict in the ECS API's camelCase, as in
+        C(ContainerOverride) (V(name), V(command), V(environment), ...).
     type: list
     elements: dict
   started_by:

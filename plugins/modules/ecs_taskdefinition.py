@@ -69,7 +69,7 @@ options:
     description: IAM role the containers assume (what the app may do).
     type: str
   execution_role_arn:
-    description: IAM role ECS uses to pull the image, write logs and read O(containers[].secrets).
+    description: IAM role ECS uses to pull the image, write logs and read the containers' V(secrets).
     type: str
   runtime_platform:
     description: CPU architecture and operating system family.
