@@ -17,7 +17,7 @@ IGNORED = {"--no-setuptools", "--no-wheel"}
 def main():
     # In a child process: ensurepip points PIP_CONFIG_FILE at /dev/null in its own process, and
     # the install below must see the machine's pip configuration (index, certificates).
-    subprocess.run([sys.executable, "-m", "ensurepip", "--default-pip"], check=True)  # noqa: S603
+    subprocess.run([sys.executable, "-m", "ensurepip", "--default-pip"], check=True)
     arguments = [a for a in sys.argv[1:] if a not in IGNORED]
     subprocess.run([sys.executable, "-m", "pip", "install", *arguments], check=True)  # noqa: S603
 

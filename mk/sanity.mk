@@ -11,7 +11,7 @@
 # from the interpreter's ensurepip, then the pinned packages from the configured index). An existing
 # cached script, real or not, is left alone.
 
-SANITY_TESTS ?= validate-modules compile
+SANITY_TESTS ?= validate-modules compile import
 SANITY_PYTHON ?= 3.11
 # Paths inside the collection to test (empty: the whole collection).
 SANITY_PATHS ?=
@@ -22,7 +22,7 @@ SANITY_COPY := $(SANITY_ROOT)/ansible_collections/notejam/aws
 ANSIBLE_TEST_CACHE := $(HOME)/.ansible/test/cache
 
 .PHONY: sanity
-sanity: install ## ansible-test sanity (validate-modules, compile) on a copy of the collection
+sanity: install ## ansible-test sanity (validate-modules, compile, import) on a copy of the collection
 	rm -rf $(SANITY_ROOT)
 	mkdir -p $(SANITY_COPY)
 	rsync -a --exclude .git --exclude .venv --exclude .run --exclude .collections \
