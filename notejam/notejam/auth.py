@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -15,7 +16,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from .db import db
 from .forms import ConfirmForm, ForgotPasswordForm, NewPasswordForm, SettingsForm, SigninForm, SignupForm
 from .mail import send_mail
-from .models import User, password_fingerprint
+from .models import Pad, User, password_fingerprint
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -26,23 +27,34 @@ login_manager.login_message_category = "info"
 RESET_SALT = "notejam.password-reset"
 
 
-class SignedInUser(UserMixin):
-    """The signed-in user for the request: a plain row, not an ORM object.
+class PadRow(NamedTuple):
+    id: int
+    name: str
 
-    Loading it runs on every signed-in request, so it is one primary-key lookup through Core; views
-    that change the account load the ORM ``User`` themselves.
+
+class SignedInUser(UserMixin):
+    """The signed-in user for the request, with their pads: plain rows, not ORM objects.
+
+    It is loaded on every signed-in request, and every page shows the user's pads in the sidebar,
+    so both come from one Core query; views that change the account load the ORM ``User``.
     """
 
-    __slots__ = ("email", "id", "password_hash")
+    __slots__ = ("email", "id", "pads", "password_hash")
 
-    def __init__(self, id: int, email: str, password_hash: str):
-        self.id, self.email, self.password_hash = id, email, password_hash
+    def __init__(self, id: int, email: str, password_hash: str, pads: list[PadRow]):
+        self.id, self.email, self.password_hash, self.pads = id, email, password_hash, pads
 
     def get_id(self) -> str:
         return f"{self.id}:{password_fingerprint(self.password_hash)}"
 
 
-_LOAD_USER = select(User.id, User.email, User.password_hash).where(User.id == bindparam("user_id"))
+_LOAD_USER_AND_PADS = (
+    select(User.id, User.email, User.password_hash, Pad.id.label("pad_id"), Pad.name.label("pad_name"))
+    .select_from(User)
+    .outerjoin(Pad, Pad.user_id == User.id)
+    .where(User.id == bindparam("user_id"))
+    .order_by(Pad.name, Pad.id)
+)
 
 
 @login_manager.user_loader
@@ -50,10 +62,11 @@ def load_user(session_user_id: str) -> SignedInUser | None:
     user_id, _, fingerprint = session_user_id.partition(":")
     if not user_id.isdigit():
         return None
-    row = db.session.connection().execute(_LOAD_USER, {"user_id": int(user_id)}).first()
-    if row is None or not hmac.compare_digest(password_fingerprint(row.password_hash), fingerprint):
+    rows = db.session.connection().execute(_LOAD_USER_AND_PADS, {"user_id": int(user_id)}).all()
+    if not rows or not hmac.compare_digest(password_fingerprint(rows[0].password_hash), fingerprint):
         return None
-    return SignedInUser(row.id, row.email, row.password_hash)
+    pads = [PadRow(row.pad_id, row.pad_name) for row in rows if row.pad_id is not None]
+    return SignedInUser(rows[0].id, rows[0].email, rows[0].password_hash, pads)
 
 
 def hash_password(password: str) -> str:

@@ -36,7 +36,14 @@ _USER_PADS = select(Pad.id, Pad.name).where(Pad.user_id == bindparam("user_id"))
 
 
 def user_pads() -> list[Any]:
-    """The signed-in user's pads as (id, name) rows, by name; one query per request."""
+    """The signed-in user's pads as (id, name) rows, by name.
+
+    Normally loaded with the user (auth.load_user); queried here only when the user signed in
+    during this very request.
+    """
+    pads = getattr(current_user, "pads", None)
+    if pads is not None:
+        return pads
     if "user_pads" not in g:
         g.user_pads = db.session.connection().execute(_USER_PADS, {"user_id": current_user.id}).all()
     return g.user_pads
