@@ -394,6 +394,20 @@ class AuroraCluster(AwsResource):
             )
             version = None
         secret_key = p["master_user_secret_kms_key_id"] if p["manage_master_user_password"] else None
+        current_key = before.get("MasterUserSecretKmsKeyId")
+        if (
+            before.get("ManageMasterUserPassword")
+            and secret_key
+            and current_key
+            and secret_key != current_key
+        ):
+            # RDS takes MasterUserSecretKmsKeyId only while turning ManageMasterUserPassword on.
+            self.module.warn(
+                f"{self.identifier}: its managed master secret is encrypted with {current_key}; RDS cannot "
+                "re-encrypt an existing managed secret, keeping it (turn manage_master_user_password off "
+                "and on to get a new secret under the new key)"
+            )
+            secret_key = None
         return {
             "Engine": p["engine"],
             "EngineVersion": version,
@@ -614,6 +628,11 @@ class AuroraCluster(AwsResource):
             self.params["wait_timeout"],
             DBClusterIdentifier=self.identifier,
         )
+
+    def returned(self, raw):
+        result = {k: v for k, v in raw.items() if k != "TagList"}
+        result["Tags"] = boto3_tag_list_to_ansible_dict(raw.get("TagList", []))
+        return super().returned(result)
 
     def settle(self, raw, changed):
         if changed and self.params["wait"] and raw.get("Status") != "available":

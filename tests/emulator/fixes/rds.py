@@ -11,6 +11,8 @@ Each patch names the AWS behaviour it restores (RDS API reference) and the moto 
   engine-default``, ``IsModifiable``, ``ApplyType``) besides the ones set by the user (``Source:
   user``); moto listed only the parameters set. The catalog below is the subset of Aurora MySQL 8.0
   cluster parameters this project (and its tests) touch, with AWS's apply types.
+- RestoreDBClusterFromSnapshot / RestoreDBClusterToPointInTime work for a source cluster whose
+  master password RDS manages; moto failed (HTTP 500) copying a password it never had.
 - CreateDBInstance/ModifyDBInstance keep Performance Insights settings
   (``PerformanceInsightsEnabled``, ``PerformanceInsightsKMSKeyId``,
   ``PerformanceInsightsRetentionPeriod``) and ``MonitoringRoleArn``; moto dropped them.
@@ -161,6 +163,15 @@ def apply():
             listed.append(entry)
         return listed
 
+    def get_cfg(cluster):
+        cfg = cluster.__dict__.copy()
+        cfg.pop("backend")
+        cfg["master_user_password"] = cfg.pop("_master_user_password", None)
+        cfg["enable_http_endpoint"] = cfg.pop("_enable_http_endpoint", None)
+        cfg["vpc_security_group_ids"] = cfg.pop("_vpc_security_group_ids", None)
+        return cfg
+
+    models.DBCluster.get_cfg = get_cfg
     backend_cls.describe_db_cluster_parameters = describe_db_cluster_parameters
     backend_cls.modify_db_subnet_group = modify_db_subnet_group
     backend_cls.modify_db_cluster = modify_db_cluster
