@@ -155,6 +155,34 @@ def stop(state_dir, timeout=15.0):
     pidfile.unlink(missing_ok=True)
 
 
+def summary(port, environment, region=None):
+    """Print what the emulator holds for ``environment``, by resource type (found by its tags)."""
+    import boto3  # noqa: PLC0415 - only this command needs it
+
+    url = f"http://127.0.0.1:{port}"
+    env = client_env(url)
+    regions = [region] if region else ["us-east-1", "us-west-2", "eu-west-1", "eu-central-1"]
+    print(f"resources tagged Environment={environment} in the emulator at {url}:")
+    for name in regions:
+        tagging = boto3.client(
+            "resourcegroupstaggingapi",
+            region_name=name,
+            endpoint_url=url,
+            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        )
+        found = {}
+        for page in tagging.get_paginator("get_resources").paginate(
+            TagFilters=[{"Key": "Environment", "Values": [environment]}]
+        ):
+            for item in page["ResourceTagMappingList"]:
+                arn = item["ResourceARN"].split(":")
+                kind = f"{arn[2]}:{arn[5].split('/')[0]}" if len(arn) > 5 else arn[2]
+                found.setdefault(kind, []).append(item["ResourceARN"])
+        for kind in sorted(found):
+            print(f"  {name:<14} {kind:<34} {len(found[kind]):>3}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description="start or stop the AWS emulator")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -163,6 +191,10 @@ def main(argv=None):
     p_start.add_argument("--state-dir", default=str(REPO / ".run"))
     p_stop = sub.add_parser("stop")
     p_stop.add_argument("--state-dir", default=str(REPO / ".run"))
+    p_summary = sub.add_parser("summary")
+    p_summary.add_argument("--port", type=int, default=5000)
+    p_summary.add_argument("--environment", default="local")
+    p_summary.add_argument("--region")
     p_env = sub.add_parser("env")
     p_env.add_argument("--port", type=int, default=5000)
     args = parser.parse_args(argv)
@@ -170,6 +202,8 @@ def main(argv=None):
         start(args.port, args.state_dir)
     elif args.command == "stop":
         stop(args.state_dir)
+    elif args.command == "summary":
+        summary(args.port, args.environment, args.region)
     else:
         for key, value in client_env(f"http://127.0.0.1:{args.port}").items():
             print(f"export {key}={value}")

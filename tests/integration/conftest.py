@@ -1,0 +1,89 @@
+"""Helpers for converging whole playbooks into a private emulator."""
+
+import re
+import subprocess
+from dataclasses import dataclass
+
+import boto3
+import pytest
+
+from tests.emulator.ctl import REPO, Emulator, apply_client_env
+
+RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+SHARED_ZONE = "notejam.example.com"
+
+
+@dataclass
+class PlaybookRun:
+    returncode: int
+    output: str
+
+    @property
+    def changed(self):
+        return sum(int(m.group(3)) for m in RECAP.finditer(self.output))
+
+    @property
+    def failed(self):
+        return sum(int(m.group(5)) for m in RECAP.finditer(self.output))
+
+    def changed_tasks(self):
+        """The names of the tasks that reported a change (for assertion messages)."""
+        names, current = [], None
+        for line in self.output.splitlines():
+            if line.startswith("TASK ["):
+                current = line
+            elif line.startswith("changed:") and current:
+                names.append(f"{current} {line}")
+        return names
+
+    def tail(self, lines=60):
+        return "\n".join(self.output.splitlines()[-lines:])
+
+
+@pytest.fixture
+def fresh_emulator(tmp_path):
+    """A fresh, empty emulator for one test."""
+    server = Emulator.spawn(port=0, log_path=tmp_path / "emulator.log")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def playbook(fresh_emulator, tmp_path):
+    """Run ansible-playbook from the checkout against the fresh emulator."""
+    import os
+
+    env = apply_client_env(dict(os.environ), fresh_emulator.url)
+    env["ANSIBLE_CONFIG"] = str(REPO / "ansible.cfg")
+    env["ANSIBLE_NOCOLOR"] = "1"
+    env["ANSIBLE_LOCAL_TEMP"] = str(tmp_path / "ansible-tmp")
+
+    def run(path, inventory, *extra, timeout=1500):
+        cmd = ["ansible-playbook", path, "-i", f"inventories/{inventory}", *extra]
+        proc = subprocess.run(  # noqa: S603
+            cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout, check=False
+        )
+        return PlaybookRun(proc.returncode, proc.stdout + proc.stderr)
+
+    return run
+
+
+@pytest.fixture
+def aws_client(fresh_emulator):
+    def make(service, region):
+        env = fresh_emulator.env()
+        return boto3.client(
+            service,
+            region_name=region,
+            endpoint_url=fresh_emulator.url,
+            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        )
+
+    return make
+
+
+def create_shared_zone(aws_client, zone=SHARED_ZONE):
+    """The public hosted zone a real account already holds for dev, test and prod."""
+    route53 = aws_client("route53", "us-east-1")
+    route53.create_hosted_zone(Name=zone, CallerReference=f"shared-{zone}")

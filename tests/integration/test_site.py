@@ -1,0 +1,76 @@
+"""Each shipped inventory converges into a fresh emulator, re-converges with no change and no
+write call, reports no change under --check, and is destroyed without leaving anything behind."""
+
+import pytest
+import yaml
+
+from tests.emulator.ctl import REPO
+from tests.integration.conftest import create_shared_zone
+
+INVENTORIES = ["local", "dev", "test", "prod"]
+
+
+def inventory_vars(env):
+    return yaml.safe_load((REPO / "inventories" / env / "group_vars" / "all" / "main.yml").read_text())
+
+
+def leftovers(aws_client, env, region):
+    """Everything still tagged for ``env`` that destroy should have removed."""
+    ec2 = aws_client("ec2", region)
+    by_env = [{"Name": "tag:Environment", "Values": [env]}]
+    found = {
+        "vpcs": [v["VpcId"] for v in ec2.describe_vpcs(Filters=by_env)["Vpcs"]],
+        "subnets": [s["SubnetId"] for s in ec2.describe_subnets(Filters=by_env)["Subnets"]],
+        "security_groups": [g["GroupId"] for g in ec2.describe_security_groups(Filters=by_env)["SecurityGroups"]],
+        "route_tables": [r["RouteTableId"] for r in ec2.describe_route_tables(Filters=by_env)["RouteTables"]],
+        "internet_gateways": [
+            i["InternetGatewayId"] for i in ec2.describe_internet_gateways(Filters=by_env)["InternetGateways"]
+        ],
+        "nat_gateways": [
+            n["NatGatewayId"]
+            for n in ec2.describe_nat_gateways(Filters=by_env)["NatGateways"]
+            if n["State"] not in ("deleted", "deleting")
+        ],
+        "addresses": [a["AllocationId"] for a in ec2.describe_addresses()["Addresses"]],
+        "flow_logs": [f["FlowLogId"] for f in ec2.describe_flow_logs(Filters=by_env)["FlowLogs"]],
+        "log_groups": [
+            g["logGroupName"]
+            for g in aws_client("logs", region).describe_log_groups(logGroupNamePrefix=f"/notejam/{env}/")["logGroups"]
+        ],
+        "iam_roles": [
+            r["RoleName"]
+            for r in aws_client("iam", region).list_roles()["Roles"]
+            if r["RoleName"].startswith(f"notejam-{env}-")
+        ],
+    }
+    return {kind: ids for kind, ids in found.items() if ids}
+
+
+@pytest.mark.slow
+@pytest.mark.emulator
+@pytest.mark.parametrize("env", INVENTORIES)
+def test_inventory_converges_then_reruns_with_no_change_and_destroys(env, playbook, fresh_emulator, aws_client):
+    settings = inventory_vars(env)
+    if env != "local":
+        create_shared_zone(aws_client, settings["notejam_dns_zone"])
+
+    first = playbook("site.yml", env)
+    assert first.returncode == 0, first.tail()
+    assert first.changed > 0
+
+    fresh_emulator.reset_calls()
+    second = playbook("site.yml", env)
+    assert second.returncode == 0, second.tail()
+    assert second.changed == 0, "\n".join(second.changed_tasks())
+    calls = fresh_emulator.calls()
+    assert calls["writes"] == 0, calls["write_calls"]
+
+    fresh_emulator.reset_calls()
+    check = playbook("site.yml", env, "--check")
+    assert check.returncode == 0, check.tail()
+    assert check.changed == 0, "\n".join(check.changed_tasks())
+    assert fresh_emulator.calls()["writes"] == 0
+
+    destroy = playbook("playbooks/destroy.yml", env, "-e", "notejam_destroy_protected=true")
+    assert destroy.returncode == 0, destroy.tail()
+    assert leftovers(aws_client, env, settings["notejam_region"]) == {}
