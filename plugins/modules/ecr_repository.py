@@ -212,7 +212,7 @@ class EcrRepository(AwsResource):
         encryption = raw.get("encryptionConfiguration") or {"encryptionType": "AES256"}
         comparable_encryption = {"encryptionType": encryption["encryptionType"]}
         if encryption["encryptionType"] == "KMS":
-            comparable_encryption["kmsKey"] = self._kms_arn(encryption.get("kmsKey"))
+            comparable_encryption["kmsKey"] = encryption.get("kmsKey")  # AWS reports the key's ARN
         return {
             "imageTagMutability": raw.get("imageTagMutability", "MUTABLE"),
             "imageScanningConfiguration": {

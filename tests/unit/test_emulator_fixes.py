@@ -1,0 +1,137 @@
+"""The emulator fixes this suite relies on: moto answers as AWS does (see tests/emulator/fixes)."""
+
+import boto3
+import pytest
+
+from tests.emulator.fixes.ecs import TASK_EXIT_CODE_ENV
+
+
+@pytest.fixture
+def network(aws):
+    ec2 = boto3.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.40.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.40.1.0/24")["Subnet"]["SubnetId"]
+    sg = ec2.create_security_group(GroupName="t", Description="t", VpcId=vpc)["GroupId"]
+    ecs = boto3.client("ecs")
+    ecs.create_cluster(clusterName="c")
+    for memory in ("512", "1024"):
+        ecs.register_task_definition(
+            family="f",
+            requiresCompatibilities=["FARGATE"],
+            networkMode="awsvpc",
+            cpu="256",
+            memory=memory,
+            containerDefinitions=[{"name": "app", "image": "i", "portMappings": [{"containerPort": 80}]}],
+        )
+    return {"subnet": subnet, "sg": sg, "ecs": ecs}
+
+
+def create_service(ecs, network, **extra):
+    return ecs.create_service(
+        cluster="c",
+        serviceName="s",
+        taskDefinition="f:1",
+        desiredCount=2,
+        networkConfiguration={"awsvpcConfiguration": {"subnets": [network["subnet"]]}},
+        **extra,
+    )["service"]
+
+
+def test_register_fills_port_mapping_defaults(network):
+    td = network["ecs"].describe_task_definition(taskDefinition="f:1")["taskDefinition"]
+    assert td["containerDefinitions"][0]["portMappings"] == [
+        {"containerPort": 80, "hostPort": 80, "protocol": "tcp"}
+    ]
+
+
+def test_create_service_keeps_deployment_settings_and_accepts_no_security_groups(network):
+    service = create_service(
+        network["ecs"],
+        network,
+        launchType="FARGATE",
+        deploymentConfiguration={"deploymentCircuitBreaker": {"enable": True, "rollback": True}},
+        healthCheckGracePeriodSeconds=30,
+    )
+    assert service["deploymentConfiguration"] == {
+        "maximumPercent": 200,
+        "minimumHealthyPercent": 100,
+        "deploymentCircuitBreaker": {"enable": True, "rollback": True},
+    }
+    assert service["healthCheckGracePeriodSeconds"] == 30
+    assert service["platformVersion"] == "LATEST"
+
+
+def test_create_service_with_capacity_providers_reports_no_launch_type(network):
+    strategy = [{"capacityProvider": "FARGATE_SPOT", "weight": 1, "base": 0}]
+    service = create_service(network["ecs"], network, capacityProviderStrategy=strategy)
+    assert service["capacityProviderStrategy"] == strategy
+    assert "launchType" not in service
+
+
+def test_update_service_deploys_the_new_task_definition_by_arn(network):
+    create_service(network["ecs"], network, launchType="FARGATE")
+    service = network["ecs"].update_service(cluster="c", service="s", taskDefinition="f:2")["service"]
+    assert service["taskDefinition"].endswith(":task-definition/f:2")
+    assert [(d["status"], d["taskDefinition"][-3:], d["rolloutState"]) for d in service["deployments"]] == [
+        ("PRIMARY", "f:2", "COMPLETED")
+    ]
+
+
+def test_circuit_breaker_rolls_back_when_tasks_fail(network, monkeypatch):
+    breaker = {"deploymentCircuitBreaker": {"enable": True, "rollback": True}}
+    create_service(network["ecs"], network, launchType="FARGATE", deploymentConfiguration=breaker)
+    monkeypatch.setenv("MOTO_ECS_SERVICE_FAILED_TASKS", "1")
+    service = network["ecs"].update_service(cluster="c", service="s", taskDefinition="f:2")["service"]
+    assert service["taskDefinition"].endswith("f:1")
+    states = {d["taskDefinition"][-3:]: (d["status"], d["rolloutState"]) for d in service["deployments"]}
+    assert states == {"f:1": ("PRIMARY", "COMPLETED"), "f:2": ("ACTIVE", "FAILED")}
+    assert "deployment failed" in service["events"][1]["message"]
+
+
+def test_fargate_task_with_task_level_memory_runs_and_stops_with_exit_code(network, monkeypatch):
+    monkeypatch.setenv(TASK_EXIT_CODE_ENV, "7")
+    task = network["ecs"].run_task(
+        cluster="c",
+        taskDefinition="f:1",
+        launchType="FARGATE",
+        networkConfiguration={
+            "awsvpcConfiguration": {"subnets": [network["subnet"]], "securityGroups": [network["sg"]]}
+        },
+    )["tasks"][0]
+    for _ in range(10):
+        described = network["ecs"].describe_tasks(cluster="c", tasks=[task["taskArn"]])["tasks"][0]
+        if described["lastStatus"] == "STOPPED":
+            break
+    assert described["lastStatus"] == "STOPPED"
+    assert described["stopCode"] == "EssentialContainerExited"
+    assert [(c["lastStatus"], c["exitCode"]) for c in described["containers"]] == [("STOPPED", 7)]
+
+
+def test_scalable_target_tags_and_deregistration_cascade(network):
+    create_service(network["ecs"], network, launchType="FARGATE")
+    aas = boto3.client("application-autoscaling")
+    key = {
+        "ServiceNamespace": "ecs",
+        "ResourceId": "service/c/s",
+        "ScalableDimension": "ecs:service:DesiredCount",
+    }
+    aas.register_scalable_target(MinCapacity=1, MaxCapacity=4, Tags={"a": "1"}, **key)
+    arn = aas.describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"][0]["ScalableTargetARN"]
+    aas.tag_resource(ResourceARN=arn, Tags={"b": "2"})
+    aas.untag_resource(ResourceARN=arn, TagKeys=["a"])
+    assert aas.list_tags_for_resource(ResourceARN=arn)["Tags"] == {"b": "2"}
+    aas.put_scheduled_action(
+        ScheduledActionName="x", Schedule="rate(1 day)", ScalableTargetAction={"MinCapacity": 2}, **key
+    )
+    aas.deregister_scalable_target(**key)
+    assert aas.describe_scheduled_actions(ServiceNamespace="ecs")["ScheduledActions"] == []
+
+
+def test_ecr_records_the_kms_key_arn(aws):
+    kms = boto3.client("kms")
+    key = kms.create_key()["KeyMetadata"]
+    kms.create_alias(AliasName="alias/repo", TargetKeyId=key["KeyId"])
+    repo = boto3.client("ecr").create_repository(
+        repositoryName="repo", encryptionConfiguration={"encryptionType": "KMS", "kmsKey": "alias/repo"}
+    )["repository"]
+    assert repo["encryptionConfiguration"]["kmsKey"] == key["Arn"]
