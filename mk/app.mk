@@ -1,7 +1,7 @@
 # The Notejam app: development server, tests on SQLite and MariaDB, the demo service, the benchmark.
 # Included by the root Makefile, which owns install/demo/down/test/lint/bench and calls these.
 
-APP_DEV_PORT ?= 5000
+APP_DEV_PORT ?= 5050
 APP_BIND ?= 127.0.0.1:8000
 APP_DATABASE_URL ?= sqlite:///$(RUN)/notejam.db
 APP_HEALTH_WAIT ?= 20
@@ -13,7 +13,7 @@ APP_GUNICORN = $(BIN)/gunicorn -c $(CURDIR)/notejam/gunicorn.conf.py
 
 .PHONY: run test-app app-up app-down bench-app
 
-run: install ## serve Notejam for development on SQLite, migrated first (http://127.0.0.1:5000)
+run: install ## serve Notejam for development on SQLite, migrated first (http://127.0.0.1:5050; 5000 is the emulator's)
 	FLASK_DEBUG=1 $(BIN)/flask --app notejam db upgrade
 	FLASK_DEBUG=1 $(BIN)/flask --app notejam run --host 127.0.0.1 --port $(APP_DEV_PORT)
 

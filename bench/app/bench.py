@@ -229,6 +229,47 @@ def bench_app(
     return results
 
 
+def cpu_per_request(url: str, backend: str, notes: int, requests: int = 500) -> list[tuple[str, float]]:
+    """CPU milliseconds per request inside one process (Flask test client, no gunicorn, no wrk).
+
+    Unlike requests/s, CPU time hardly depends on what else runs on the machine, so it shows what
+    the code costs when a shared machine makes the wrk figures noisy.
+    """
+    import contextlib
+    import io
+
+    os.environ["NOTEJAM_ACCESS_LOG"] = "0"
+    try:
+        app = create_app(
+            {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "cpu", "SESSION_COOKIE_SECURE": False}
+        )
+    finally:
+        del os.environ["NOTEJAM_ACCESS_LOG"]
+    client = app.test_client()
+    page = client.get("/signin/").data.decode()
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    client.post("/signin/", data={"csrf_token": token, "email": EMAIL, "password": PASSWORD})
+    pad = re.search(r'href="(/pads/\d+/)"', client.get("/").data.decode()).group(1)
+    costs = []
+    for label, path, signed_in in (
+        (f"notes list / ({backend}, {notes} notes)", "/", True),
+        (f"pad page ({backend}, {notes} notes)", pad, True),
+        (f"sign-in page ({backend})", "/signin/", False),
+        ("/healthz (no database)", "/healthz", False),
+    ):
+        user = client if signed_in else app.test_client()
+        with contextlib.redirect_stdout(io.StringIO()):
+            for _ in range(50):
+                assert user.get(path).status_code == 200
+            started = time.process_time()
+            for _ in range(requests):
+                user.get(path)
+        costs.append((label, (time.process_time() - started) / requests * 1000))
+    with app.app_context():
+        db.engine.dispose()
+    return costs
+
+
 def machine() -> dict[str, str]:
     model = "unknown"
     try:
@@ -242,7 +283,7 @@ def machine() -> dict[str, str]:
         "nproc": nproc,
         "model": model,
         "python": platform.python_version(),
-        "wrk": wrk_version[0] if wrk_version else "wrk",
+        "wrk": wrk_version[0].split(" Copyright")[0] if wrk_version else "wrk",
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
 
@@ -285,11 +326,13 @@ def main() -> int:
         print("wrk is not installed (Debian package `wrk`)", file=sys.stderr)
         return 2
 
+    load_before = os.getloadavg()
     workdir = Path(tempfile.mkdtemp(prefix="notejam-bench-"))
     log = workdir / "gunicorn.log"
     print(f"gunicorn logs: {log}", flush=True)
     results: list[Result] = []
     matrix: list[tuple[str, Result]] = []
+    cpu_costs: list[tuple[str, float]] = []
     for backend in args.backends.split(","):
         for notes in (int(n) for n in args.notes.split(",")):
             if backend == "mysql":
@@ -299,6 +342,8 @@ def main() -> int:
                 url = f"sqlite:///{workdir / f'bench-{notes}.db'}"
             seed(url, notes)
             print(f"{backend}, {notes} notes:", flush=True)
+            if notes == int(args.notes.split(",")[0]):
+                cpu_costs += cpu_per_request(url, backend, notes)
             pages = None if notes == int(args.notes.split(",")[0]) else ["list", "pad"]
             results += bench_app(url, backend, notes, args, log, extra_env=extra, pages=pages)
             if args.workers_matrix and backend == "mysql" and notes == 50:
@@ -312,7 +357,7 @@ def main() -> int:
     results.append(ceiling)
 
     if args.output:
-        write_report(args, results, matrix)
+        write_report(args, results, matrix, cpu_costs, load_before, os.getloadavg())
         print(f"wrote {args.output}")
     failures = [r for r in results if r.not_2xx or r.socket_errors]
     if failures:
@@ -330,7 +375,7 @@ WORKER_MATRIX = [
 ]
 
 
-def write_report(args, results: list[Result], matrix: list[tuple[str, Result]]) -> None:
+def write_report(args, results, matrix, cpu_costs, load_before, load_after) -> None:
     info = machine()
     lines = [
         "# Notejam app benchmark",
@@ -346,12 +391,28 @@ def write_report(args, results: list[Result], matrix: list[tuple[str, Result]]) 
         " every non-2xx response.",
         "- Server: gunicorn with `notejam/gunicorn.conf.py` (the production settings), JSON access log on;"
         " data: one user, 5 pads, 50 or 1,000 notes (50 notes per list page).",
+        f"- Load average (1/5/15 min) before the run: {' / '.join(f'{x:.2f}' for x in load_before)};"
+        f" after: {' / '.join(f'{x:.2f}' for x in load_after)}"
+        " (above ~2, other work shared the two cores during the run).",
         "",
         "## Results",
         "",
         *table(results),
         "",
     ]
+    if cpu_costs:
+        lines += [
+            "## CPU time per request, in process",
+            "",
+            "Flask test client, 500 requests after 50 warm-up ones, no gunicorn and no wrk (signed in as the"
+            " benchmark user; MariaDB's own CPU not included). Two cores at 100 % give at most about"
+            " 2,000 / (ms per request) requests/s, before wrk's and the database's share.",
+            "",
+            "| page | CPU ms per request |",
+            "|---|---:|",
+            *(f"| {label} | {ms:.2f} |" for label, ms in cpu_costs),
+            "",
+        ]
     if matrix:
         lines += [
             "## gunicorn workers (notes list, MariaDB, 50 notes)",

@@ -32,7 +32,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # points it at a folder its non-root user owns.
     app = Flask(__name__, instance_path=os.environ.get("NOTEJAM_INSTANCE_PATH") or None)
     testing = bool(test_config and test_config.get("TESTING"))
-    app.config.from_mapping(from_environment(os.environ, app.instance_path, testing))
+    environment = dict(os.environ)
+    if test_config and test_config.get("SECRET_KEY"):
+        environment["SECRET_KEY"] = test_config["SECRET_KEY"]
+    app.config.from_mapping(from_environment(environment, app.instance_path, testing))
     if test_config:
         app.config.from_mapping(test_config)
     os.makedirs(app.instance_path, exist_ok=True)

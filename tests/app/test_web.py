@@ -143,3 +143,20 @@ def test_proxy_fix_trusts_one_hop_of_forwarded_for(client, capsys):
 @pytest.mark.parametrize("path", ["/no/such/page/", "/notes/abc/"])
 def test_unknown_paths_are_404(client, path):
     assert client.get(path).status_code == 404
+
+
+def test_unexpected_errors_give_a_500_page_and_a_json_log_line(make_app, capsys):
+    app = make_app(PROPAGATE_EXCEPTIONS=False)
+
+    def broken():
+        raise RuntimeError("boom")
+
+    app.add_url_rule("/broken/", "broken", broken)
+    response = app.test_client().get("/broken/", headers={"X-Request-Id": "err-1"})
+    assert response.status_code == 500 and b"Something went wrong" in response.data
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    [error] = [line for line in lines if line["type"] == "app"]
+    assert (error["level"], error["request_id"]) == ("ERROR", "err-1")
+    assert "RuntimeError: boom" in error["exception"]
+    [access] = [line for line in lines if line["type"] == "access"]
+    assert (access["status"], access["request_id"]) == (500, "err-1")
