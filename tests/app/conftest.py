@@ -39,7 +39,7 @@ TABLES_CHILD_FIRST = ("notes", "pads", "users")
 def mysql_unavailable(reason: str) -> None:
     if os.environ.get(REQUIRE_MYSQL_ENV) == "1":
         pytest.fail(f"{reason} ({REQUIRE_MYSQL_ENV}=1: the MySQL run is required)", pytrace=False)
-    pytest.skip(f"{reason}; set {MYSQL_URL_ENV} to run the suite on MariaDB/MySQL too")
+    pytest.skip(f"MariaDB/MySQL run skipped: {reason} ({REQUIRE_MYSQL_ENV}=1 makes this a failure)")
 
 
 def recreate_mysql_database(url: str) -> str:
