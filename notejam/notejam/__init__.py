@@ -58,14 +58,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 def _install_templating(app: Flask) -> None:
     app.jinja_env.filters["humandate"] = humandate
     app.jinja_env.globals["note_rows"] = notes.note_rows
-    static_versions: dict[str, str] = {}
+    static_urls: dict[tuple[str, str], str] = {}
 
     def static_url(filename: str) -> str:
-        # The content hash in the URL lets browsers cache static files for a year.
-        if filename not in static_versions:
+        # The content hash in the URL lets browsers cache static files for a year. Files do not
+        # change while the process runs, so each URL is worked out once.
+        key = (request.script_root, filename)
+        if key not in static_urls:
             with open(os.path.join(app.static_folder or "", filename), "rb") as handle:
-                static_versions[filename] = hashlib.sha256(handle.read()).hexdigest()[:12]
-        return url_for("static", filename=filename, v=static_versions[filename])
+                version = hashlib.sha256(handle.read()).hexdigest()[:12]
+            static_urls[key] = url_for("static", filename=filename, v=version)
+        return static_urls[key]
 
     app.jinja_env.globals["static_url"] = static_url
 

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 
 from .models import utcnow
 
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _days: dict[int, tuple[date, date]] = {}
 
 
@@ -26,9 +27,10 @@ def humandate(value: datetime, now: datetime | None = None) -> str:
         today, yesterday = _today_and_yesterday()
     else:
         today, yesterday = now.date(), (now - timedelta(days=1)).date()
+    # Formatted by hand: strftime costs more and its month names follow the process locale.
     day = value.date()
     if day == today:
-        return f"Today at {value:%H:%M}"
+        return f"Today at {value.hour:02d}:{value.minute:02d}"
     if day == yesterday:
-        return f"Yesterday at {value:%H:%M}"
-    return f"{value.day} {value:%b %Y}"
+        return f"Yesterday at {value.hour:02d}:{value.minute:02d}"
+    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
