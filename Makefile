@@ -77,3 +77,9 @@ test-integration: install ## converge each inventory into a fresh emulator, twic
 lint: install ## ansible-lint (production profile) and ruff
 	$(BIN)/ansible-lint --offline --profile production
 	$(BIN)/ruff check .
+
+# --- benchmarks (not tests: figures depend on the machine) ---------------------------------------
+bench: bench-converge bench-app ## every benchmark; results in docs/benchmarks*.md
+
+bench-converge: install ## first converge, no-op re-runs and their API calls for inventories/local
+	$(BIN)/python bench/converge.py --inventory local --runs 3 --out docs/benchmarks-converge.md

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import boto3
 import pytest
+import yaml
 
 from tests.emulator.ctl import REPO, Emulator, apply_client_env
 
@@ -86,4 +87,19 @@ def aws_client(fresh_emulator):
 def create_shared_zone(aws_client, zone=SHARED_ZONE):
     """The public hosted zone a real account already holds for dev, test and prod."""
     route53 = aws_client("route53", "us-east-1")
+    route53.create_hosted_zone(Name=zone, CallerReference=f"shared-{zone}")
+
+
+def create_shared_zone_with(emulator, inventory):
+    """The same, for a running emulator and the zone an inventory names."""
+    settings = yaml.safe_load((REPO / "inventories" / inventory / "group_vars" / "all" / "main.yml").read_text())
+    env = emulator.env()
+    route53 = boto3.client(
+        "route53",
+        region_name="us-east-1",
+        endpoint_url=emulator.url,
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+    )
+    zone = settings["notejam_dns_zone"]
     route53.create_hosted_zone(Name=zone, CallerReference=f"shared-{zone}")
