@@ -1,0 +1,21 @@
+"""Bad input fails before the first AWS call, naming the variable at fault."""
+
+import pytest
+
+
+@pytest.mark.emulator
+@pytest.mark.parametrize(
+    ("extra_vars", "expected"),
+    [
+        ("notejam_vpc_cidr=10.40.0.0/33", "notejam_vpc_cidr"),
+        ("network_az_count=1", "network_az_count"),
+        ("network_nat_gateways=sometimes", "network_nat_gateways"),
+        ("network_flow_logs_retention_days=10", "network_flow_logs_retention_days"),
+    ],
+)
+def test_bad_network_input_fails_before_any_aws_call(extra_vars, expected, playbook, fresh_emulator):
+    fresh_emulator.reset_calls()
+    run = playbook("site.yml", "local", "--tags", "network", "-e", extra_vars)
+    assert run.returncode != 0
+    assert expected in run.output
+    assert fresh_emulator.calls()["total"] == 0, fresh_emulator.calls()["calls"]
