@@ -16,6 +16,8 @@ from .db import db
 
 # Microsecond precision on MySQL, so "newest first" is stable for notes saved in the same second.
 Timestamp = DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql")
+# MySQL's TEXT holds 65,535 bytes, fewer than 65,000 four-byte characters: MEDIUMTEXT there.
+NoteText = Text().with_variant(mysql.MEDIUMTEXT(), "mysql")
 MYSQL_TABLE_ARGS = {
     "mysql_engine": "InnoDB",
     "mysql_charset": "utf8mb4",
@@ -69,7 +71,7 @@ class Note(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     pad_id: Mapped[int | None] = mapped_column(ForeignKey("pads.id", ondelete="CASCADE"), nullable=True)
     name: Mapped[str] = mapped_column(String(100))
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(NoteText)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 

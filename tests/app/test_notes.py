@@ -157,3 +157,12 @@ def test_unicode_beyond_the_basic_plane_round_trips(client, auth, make_note):
     note = make_note("Emoji \U0001f600", "\U0001f680 to the moon")
     page = client.get(f"/notes/{note}/").data.decode()
     assert "Emoji \U0001f600" in page and "\U0001f680 to the moon" in page
+
+
+def test_the_longest_note_fits_even_in_four_byte_characters(client, auth, make_note):
+    auth.signup_and_signin()
+    text = "\U0001f600" * 65000  # 260,000 bytes in utf8mb4: more than MySQL's TEXT holds
+    note = make_note("long", text)
+    assert text in client.get(f"/notes/{note}/").data.decode()
+    response = client.post("/notes/create/", data={"name": "too long", "text": "x" * 65001, "pad": ""})
+    assert response.status_code == 200 and b"Field cannot be longer than 65000 characters." in response.data

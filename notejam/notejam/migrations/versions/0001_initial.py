@@ -15,6 +15,7 @@ branch_labels = None
 depends_on = None
 
 TIMESTAMP = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql")
+NOTE_TEXT = sa.Text().with_variant(mysql.MEDIUMTEXT(), "mysql")
 MYSQL = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_unicode_ci"}
 
 
@@ -46,7 +47,7 @@ def upgrade():
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("pad_id", sa.Integer(), nullable=True),
         sa.Column("name", sa.String(100), nullable=False),
-        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("text", NOTE_TEXT, nullable=False),
         sa.Column("created_at", TIMESTAMP, nullable=False),
         sa.Column("updated_at", TIMESTAMP, nullable=False),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_notes_user_id_users", ondelete="CASCADE"),
