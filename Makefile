@@ -58,12 +58,9 @@ down: ## stop everything `make demo` started
 # --- tests ---------------------------------------------------------------------------------------
 PYTEST := $(BIN)/pytest
 
+# -k: every suite runs even when an earlier one fails; the exit status is non-zero if any failed.
 test: install ## run every suite (lint, unit, app on SQLite and MariaDB, molecule, integration)
-	$(MAKE) --no-print-directory lint
-	$(MAKE) --no-print-directory test-unit
-	$(MAKE) --no-print-directory test-app
-	$(MAKE) --no-print-directory test-molecule
-	$(MAKE) --no-print-directory test-integration
+	$(MAKE) --no-print-directory -k lint test-unit test-app test-molecule test-integration
 
 test-unit: install ## module, filter and harness unit tests
 	$(PYTEST) tests/unit tests/emulator -q

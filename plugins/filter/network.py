@@ -31,7 +31,7 @@ options:
 
 RETURN = r"""
 _value:
-  description: C({public: [cidr, ...], app: [...], data: [...]}), one CIDR per availability zone.
+  description: A dict with keys C(public), C(app) and C(data), each a list of CIDRs, one per availability zone.
   type: dict
 """
 
