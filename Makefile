@@ -29,8 +29,8 @@ EMULATOR_PORT ?= 5000
 EMULATOR_URL := http://127.0.0.1:$(EMULATOR_PORT)
 # botocore's own endpoint variable plus credentials that cannot be real: every AWS call of the run
 # goes to the emulator, and the playbooks do not know it.
-EMULATOR_ENV := AWS_ENDPOINT_URL=$(EMULATOR_URL) AWS_ACCESS_KEY_ID=AKIAEMULATOR00000000 \
-	AWS_SECRET_ACCESS_KEY=emulator-secret-not-real AWS_PROFILE= AWS_SESSION_TOKEN=
+EMULATOR_ENV := env -u AWS_PROFILE -u AWS_DEFAULT_PROFILE -u AWS_SESSION_TOKEN AWS_ENDPOINT_URL=$(EMULATOR_URL) \
+	AWS_ACCESS_KEY_ID=AKIAEMULATOR00000000 AWS_SECRET_ACCESS_KEY=emulator-secret-not-real
 
 .PHONY: emulator-up emulator-down demo down test test-unit test-integration test-molecule lint bench
 
@@ -42,7 +42,7 @@ emulator-down: ## stop the emulator started by emulator-up (by its pid file)
 	 else python3 -m tests.emulator.ctl stop --state-dir $(RUN); fi
 
 demo: install emulator-up ## converge inventories/local into the emulator and serve Notejam on :8000
-	env $(EMULATOR_ENV) $(BIN)/ansible-playbook site.yml -i inventories/local
+	$(EMULATOR_ENV) $(BIN)/ansible-playbook site.yml -i inventories/local
 	$(MAKE) --no-print-directory app-up
 	@echo
 	@echo "notejam demo is up:"
