@@ -110,6 +110,9 @@ options:
             O(serverless_v2_scaling_configuration.min_capacity).
         type: float
         required: true
+  enable_http_endpoint:
+    description: Turn the RDS Data API (HTTP endpoint) on or off.
+    type: bool
   restore_from:
     description:
       - Create the cluster from a snapshot or a point in time instead of empty. Used only when the
@@ -374,6 +377,7 @@ class AuroraCluster(AwsResource):
             "DeletionProtection": bool(raw.get("DeletionProtection")),
             "EnabledCloudwatchLogsExports": sorted(raw.get("EnabledCloudwatchLogsExports") or []),
             "ServerlessV2ScalingConfiguration": scaling,
+            "HttpEndpointEnabled": bool(raw.get("HttpEndpointEnabled")),
             "Tags": boto3_tag_list_to_ansible_dict(raw.get("TagList", [])),
         }
 
@@ -439,6 +443,7 @@ class AuroraCluster(AwsResource):
             }
             if scaling
             else None,
+            "HttpEndpointEnabled": p["enable_http_endpoint"],
             "Tags": tags_after(before.get("Tags"), p["tags"], p["purge_tags"]),
         }
 
@@ -485,6 +490,7 @@ class AuroraCluster(AwsResource):
             "CopyTagsToSnapshot": "CopyTagsToSnapshot",
             "DeletionProtection": "DeletionProtection",
             "ServerlessV2ScalingConfiguration": "ServerlessV2ScalingConfiguration",
+            "HttpEndpointEnabled": "EnableHttpEndpoint",
         }
         params = {}
         for field, api_name in mapping.items():
@@ -537,6 +543,8 @@ class AuroraCluster(AwsResource):
                 "PreferredBackupWindow": after.get("PreferredBackupWindow"),
                 "PreferredMaintenanceWindow": after.get("PreferredMaintenanceWindow"),
             }
+            if after.get("HttpEndpointEnabled"):
+                extra["EnableHttpEndpoint"] = True
             if after.get("ManageMasterUserPassword"):
                 extra["ManageMasterUserPassword"] = True
                 extra["MasterUserSecretKmsKeyId"] = after.get("MasterUserSecretKmsKeyId")
@@ -670,6 +678,7 @@ def main():
                 "max_capacity": {"type": "float", "required": True},
             },
         },
+        "enable_http_endpoint": {"type": "bool"},
         "restore_from": {
             "type": "dict",
             "options": {

@@ -13,6 +13,9 @@ Each patch names the AWS behaviour it restores (RDS API reference) and the moto 
   cluster parameters this project (and its tests) touch, with AWS's apply types.
 - RestoreDBClusterFromSnapshot / RestoreDBClusterToPointInTime work for a source cluster whose
   master password RDS manages; moto failed (HTTP 500) copying a password it never had.
+- The RDS Data API (``EnableHttpEndpoint``) is available for Aurora MySQL 3.07 and later
+  (provisioned and Serverless v2) and Aurora PostgreSQL; moto allowed it only for Serverless v1
+  and silently kept it off.
 - CreateDBInstance/ModifyDBInstance keep Performance Insights settings
   (``PerformanceInsightsEnabled``, ``PerformanceInsightsKMSKeyId``,
   ``PerformanceInsightsRetentionPeriod``) and ``MonitoringRoleArn``; moto dropped them.
@@ -79,6 +82,14 @@ AURORA_MYSQL8_CLUSTER_PARAMETERS = {
     "time_zone": ("dynamic", "string", None),
     "tls_version": ("static", "string", "TLSv1.2,TLSv1.3,TLSv1.2,TLSv1.3"),
 }
+
+
+def _minor(version):
+    """7 for 8.0.mysql_aurora.3.07.1."""
+    try:
+        return int(version.split(".")[4])
+    except (IndexError, ValueError):
+        return 0
 
 
 def apply():
@@ -172,6 +183,20 @@ def apply():
         return cfg
 
     models.DBCluster.get_cfg = get_cfg
+
+    def _set_http_endpoint(cluster, value):
+        version = str(getattr(cluster, "engine_version", "") or "")
+        mysql3 = version.startswith("8.0.mysql_aurora.3.") and _minor(version) >= 7
+        supported = cluster.engine == "aurora-postgresql" or (cluster.engine == "aurora-mysql" and mysql3)
+        cluster._enable_http_endpoint = bool(value) if supported else False
+
+    models.DBCluster.enable_http_endpoint = property(
+        lambda cluster: getattr(cluster, "_enable_http_endpoint", False), _set_http_endpoint
+    )
+    # DescribeDBClusters answers it as HttpEndpointEnabled.
+    models.DBCluster.http_endpoint_enabled = property(
+        lambda cluster: getattr(cluster, "_enable_http_endpoint", False)
+    )
     backend_cls.describe_db_cluster_parameters = describe_db_cluster_parameters
     backend_cls.modify_db_subnet_group = modify_db_subnet_group
     backend_cls.modify_db_cluster = modify_db_cluster

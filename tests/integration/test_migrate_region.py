@@ -1,0 +1,107 @@
+"""playbooks/migrate_region.yml end to end against the emulator: a converged local environment
+(us-east-1) has a snapshot copied to us-west-2, as AWS Backup's copy action does; the migration
+brings network, database and backups up in us-west-2 from that copy, the database keeps its
+identity and tags, and the source region is left exactly as it was."""
+
+import pytest
+
+CLUSTER = "notejam-local-aurora"
+SOURCE, TARGET, NEW_DR = "us-east-1", "us-west-2", "eu-west-1"
+
+
+def region_state(aws_client, region):
+    """What a migration must not touch in the source region."""
+    rds, ec2 = aws_client("rds", region), aws_client("ec2", region)
+    return {
+        "clusters": sorted(
+            (c["DBClusterIdentifier"], c["Status"], c.get("EngineVersion"), c["BackupRetentionPeriod"])
+            for c in rds.describe_db_clusters()["DBClusters"]
+        ),
+        "instances": sorted(i["DBInstanceIdentifier"] for i in rds.describe_db_instances()["DBInstances"]),
+        "vpcs": sorted(v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]),
+        "subnets": sorted(s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]),
+        "vaults": sorted(
+            v["BackupVaultName"] for v in aws_client("backup", region).list_backup_vaults()["BackupVaultList"]
+        ),
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.emulator
+def test_migration_rebuilds_the_environment_from_the_copied_backup(playbook, aws_client):
+    converge = playbook("site.yml", "local")
+    assert converge.returncode == 0, converge.tail()
+    rds = aws_client("rds", SOURCE)
+    source = rds.describe_db_clusters(DBClusterIdentifier=CLUSTER)["DBClusters"][0]
+    snapshot = rds.create_db_cluster_snapshot(
+        DBClusterIdentifier=CLUSTER, DBClusterSnapshotIdentifier="daily-1"
+    )["DBClusterSnapshot"]
+    # What the backup plan's copy action does: the recovery point copied to the DR region under a key there.
+    dr_key = aws_client("kms", TARGET).create_key(Description="backup copies")["KeyMetadata"]["Arn"]
+    target_rds = aws_client("rds", TARGET)
+    target_rds.copy_db_cluster_snapshot(
+        SourceDBClusterSnapshotIdentifier=snapshot["DBClusterSnapshotArn"],
+        TargetDBClusterSnapshotIdentifier="daily-1-copy",
+        KmsKeyId=dr_key,
+        SourceRegion=SOURCE,
+        CopyTags=True,
+    )
+    untouched = region_state(aws_client, SOURCE)
+
+    dry = playbook(
+        "playbooks/migrate_region.yml",
+        "local",
+        "-e",
+        f"target_region={TARGET}",
+        "-e",
+        f"migrate_dr_region={NEW_DR}",
+        "--check",
+    )
+    assert dry.returncode == 0, dry.tail()
+    assert target_rds.describe_db_clusters()["DBClusters"] == []
+
+    run = playbook(
+        "playbooks/migrate_region.yml",
+        "local",
+        "-e",
+        f"target_region={TARGET}",
+        "-e",
+        f"migrate_dr_region={NEW_DR}",
+    )
+    assert run.returncode == 0, run.tail()
+
+    migrated = target_rds.describe_db_clusters(DBClusterIdentifier=CLUSTER)["DBClusters"][0]
+    assert migrated["DatabaseName"] == source["DatabaseName"]
+    assert migrated["MasterUsername"] == source["MasterUsername"]
+    assert migrated["StorageEncrypted"] is True and migrated["KmsKeyId"].startswith(f"arn:aws:kms:{TARGET}:")
+    assert {t["Key"]: t["Value"] for t in migrated["TagList"]} == {
+        t["Key"]: t["Value"] for t in source["TagList"]
+    }
+    assert migrated["MasterUserSecret"]["SecretArn"]
+    vpcs = aws_client("ec2", TARGET).describe_vpcs(
+        Filters=[{"Name": "tag:Environment", "Values": ["local"]}]
+    )["Vpcs"]
+    assert len(vpcs) == 1
+    plans = aws_client("backup", TARGET).list_backup_plans()["BackupPlansList"]
+    assert [p["BackupPlanName"] for p in plans] == ["notejam-local-plan"]
+    assert "notejam-local-vault-dr" in [
+        v["BackupVaultName"] for v in aws_client("backup", NEW_DR).list_backup_vaults()["BackupVaultList"]
+    ]
+    assert region_state(aws_client, SOURCE) == untouched
+
+    again = playbook(
+        "playbooks/migrate_region.yml",
+        "local",
+        "-e",
+        f"target_region={TARGET}",
+        "-e",
+        f"migrate_dr_region={NEW_DR}",
+    )
+    assert again.returncode == 0, again.tail()
+    assert again.changed == 0, again.changed_tasks()
+
+
+@pytest.mark.emulator
+def test_migration_refuses_the_current_region(playbook):
+    run = playbook("playbooks/migrate_region.yml", "local", "-e", f"target_region={SOURCE}")
+    assert run.returncode != 0 and "different from the current region" in run.output
