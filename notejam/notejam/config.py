@@ -124,6 +124,9 @@ def from_environment(env: Mapping[str, str], instance_path: str, testing: bool) 
         # replaces them before a request uses one, and recycling stays under wait_timeout.
         "pool_pre_ping": True,
         "pool_recycle": env_int(env, "DB_POOL_RECYCLE", 280),
+        # Database errors end up in the logs: without this their messages carry the statement's
+        # parameters, i.e. note contents, emails and password hashes.
+        "hide_parameters": True,
     }
     if not url.startswith("sqlite"):
         engine_options["pool_size"] = env_int(env, "DB_POOL_SIZE", 5)

@@ -145,6 +145,23 @@ def test_unknown_paths_are_404(client, path):
     assert client.get(path).status_code == 404
 
 
+def test_database_errors_in_the_log_do_not_carry_note_contents(make_app, capsys):
+    from sqlalchemy import text
+
+    app = make_app(PROPAGATE_EXCEPTIONS=False)
+
+    def failing_insert():
+        db.session.execute(
+            text("INSERT INTO no_such_table (secret) VALUES (:secret)"), {"secret": "hush-hush"}
+        )
+
+    app.add_url_rule("/failing/", "failing", failing_insert)
+    assert app.test_client().get("/failing/").status_code == 500
+    captured = capsys.readouterr()
+    assert "no_such_table" in captured.out  # the error is logged...
+    assert "hush-hush" not in captured.out + captured.err  # ...without its parameters
+
+
 def test_unexpected_errors_give_a_500_page_and_a_json_log_line(make_app, capsys):
     app = make_app(PROPAGATE_EXCEPTIONS=False)
 
