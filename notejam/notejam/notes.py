@@ -1,8 +1,8 @@
 """Notes and the note lists (all notes, and a pad's notes).
 
-List pages run a fixed number of queries whatever the number of notes: the signed-in user, the
-user's pads (the sidebar, which also proves pad ownership), and one page of notes with their pad
-names joined in. Lists read plain rows, not ORM objects: it is the hot path.
+List pages run two queries whatever the number of notes: the signed-in user with their pads (the
+sidebar, which also proves pad ownership and names each note's pad; see auth.load_user), and one
+page of notes. Lists read plain rows, not ORM objects: it is the hot path.
 """
 
 from __future__ import annotations
