@@ -62,4 +62,5 @@ app-down: ## stop the Notejam started by app-up (by its pid file)
 
 bench-app: install ## benchmark Notejam under gunicorn with wrk (writes docs/benchmarks-app.md)
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
-	NOTEJAM_BENCH_MYSQL_URL='$(NOTEJAM_BENCH_MYSQL_URL)' $(BIN)/python bench/app/bench.py --output docs/benchmarks-app.md
+	NOTEJAM_BENCH_MYSQL_URL='$(NOTEJAM_BENCH_MYSQL_URL)' $(BIN)/python bench/app/bench.py \
+	  --output docs/benchmarks-app.md --workers-matrix --repeat 3
