@@ -316,6 +316,14 @@ class AwsResource:
         """What the module returns under ``result_key``."""
         return snake(raw, self.verbatim_keys)
 
+    def predicted(self, raw, after):
+        """What check mode returns when something would change: the resource as it is (ARNs and
+        other read-only fields) with the managed fields as they would become; ``{}`` for a delete."""
+        if after is None:
+            return {}
+        current = self.returned(raw) if raw is not None else {}
+        return dict(current, **snake(after, self.verbatim_keys))
+
     # --- the cycle ----------------------------------------------------------------------------
     def plan(self):
         """(raw, before, after, changes), without any write."""
@@ -355,8 +363,10 @@ class AwsResource:
     def finish(self, raw, before, after, changes, **extra_result):
         """Settle (outside check mode) and exit with the resource, the changes and the diff."""
         changed = bool(changes)
-        if self.module.check_mode:
-            resource = snake(after, self.verbatim_keys)  # the predicted state of the managed fields
+        if self.module.check_mode and changed:
+            resource = self.predicted(raw, after)
+        elif self.module.check_mode:
+            resource = self.returned(raw) if raw is not None else {}
         else:
             raw = self.settle(raw, changed) if raw is not None else None
             resource = self.returned(raw) if raw is not None else {}

@@ -203,6 +203,7 @@ from ansible_collections.notejam.aws.plugins.module_utils.resource import (
     AwsResource,
     conform,
     paginate,
+    snake,
     tags_after,
     whole,
 )
@@ -460,7 +461,21 @@ class TaskDefinition(AwsResource):
         self.current_arn = raw and raw["taskDefinitionArn"]
         return raw, before, after, changes
 
+    def predicted(self, raw, after):
+        """The definition to be registered, with the ARN and revision it will get (when a
+        revision of the family exists to tell the ARN's account and region)."""
+        predicted = snake(after, self.verbatim_keys)
+        if any(not c.startswith("tags") for c in self.changes):
+            if self.active_arns:
+                revision = _revision_of(self.active_arns[0]) + 1
+                predicted["task_definition_arn"] = f"{self.active_arns[0].rsplit(':', 1)[0]}:{revision}"
+                predicted["revision"] = revision
+        elif raw is not None:
+            predicted = dict(self.returned(raw), tags=after.get("tags"))
+        return predicted
+
     def finish(self, raw, before, after, changes, **extra):
+        self.changes = changes
         registers = any(not c.startswith("tags") for c in changes)
         stale = []
         keep = self.params["keep_revisions"]

@@ -232,3 +232,12 @@ def test_absent_deletes_then_is_quiet(created, args, run_module, api_calls):
     api_calls.clear_calls()
     assert run_module(main, gone)["changed"] is False
     assert api_calls.writes == []
+
+
+def test_check_mode_update_returns_the_service_as_it_would_become(
+    created, args, world, run_module, api_calls
+):
+    result = run_module(main, dict(args, task_definition=world["td2"]), check=True)
+    assert result["changed"] is True and api_calls.writes == []
+    assert result["service"]["service_arn"] == created["service"]["service_arn"]
+    assert result["service"]["task_definition"] == world["td2"]

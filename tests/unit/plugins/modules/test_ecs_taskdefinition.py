@@ -210,3 +210,16 @@ def test_normalise_ignores_aws_bookkeeping():
     assert normalise_definition(stored) == normalise_definition(
         {"family": "f", "networkMode": "awsvpc", "containerDefinitions": [{"name": "a", "image": "i"}]}
     )
+
+
+def test_check_mode_predicts_the_next_revision_arn(registered, run_module, api_calls):
+    result = run_module(main, dict(ARGS, memory="2048"), check=True)
+    assert result["changed"] is True and api_calls.writes == []
+    assert result["task_definition"]["task_definition_arn"].endswith("task-definition/notejam-test-app:2")
+    assert result["task_definition"]["memory"] == "2048"
+
+
+def test_check_mode_without_change_returns_the_reused_revision(registered, run_module):
+    result = run_module(main, ARGS, check=True)
+    assert result["changed"] is False
+    assert result["task_definition"]["task_definition_arn"].endswith("task-definition/notejam-test-app:1")
