@@ -16,11 +16,16 @@ Each patch names the AWS behaviour it restores (RDS API reference) and the moto 
 - The RDS Data API (``EnableHttpEndpoint``) is available for Aurora MySQL 3.07 and later
   (provisioned and Serverless v2) and Aurora PostgreSQL; moto allowed it only for Serverless v1
   and silently kept it off.
+- Application Auto Scaling's DescribeScalingPolicies(ResourceId=cluster:<id>) returns the policies
+  of exactly that resource; moto matched ResourceId as a substring, so cluster:notejam-x-aurora
+  also returned the policies of cluster:notejam-x-aurora-r1 (a restored cluster) and vice versa.
+  (Kept here because Aurora cluster ids are where prefixes meet; the patch is service-agnostic.)
 - CreateDBInstance/ModifyDBInstance keep Performance Insights settings
   (``PerformanceInsightsEnabled``, ``PerformanceInsightsKMSKeyId``,
   ``PerformanceInsightsRetentionPeriod``) and ``MonitoringRoleArn``; moto dropped them.
 """
 
+from moto.applicationautoscaling import models as aas_models
 from moto.rds import models
 
 _PI_KEYS = (
@@ -199,7 +204,30 @@ def apply():
     )
     backend_cls.describe_db_cluster_parameters = describe_db_cluster_parameters
     backend_cls.modify_db_subnet_group = modify_db_subnet_group
+    _exact_scaling_policy_filter()
     backend_cls.modify_db_cluster = modify_db_cluster
     backend_cls.create_db_instance = create_db_instance
     backend_cls.modify_db_instance = modify_db_instance
     backend_cls._notejam_fixed = True
+
+
+def _exact_scaling_policy_filter():
+    aas_backend = aas_models.ApplicationAutoscalingBackend
+    if getattr(aas_backend, "_notejam_exact_policy_filter", False):
+        return
+    original = aas_backend.describe_scaling_policies
+
+    def describe_scaling_policies(
+        self, service_namespace, resource_id, scalable_dimension, max_results, next_token
+    ):
+        token, policies = original(
+            self, service_namespace, resource_id, scalable_dimension, max_results, next_token
+        )
+        if resource_id:
+            policies = [p for p in policies if p.resource_id == resource_id]
+        if scalable_dimension:
+            policies = [p for p in policies if p.scalable_dimension == scalable_dimension]
+        return token, policies
+
+    aas_backend.describe_scaling_policies = describe_scaling_policies
+    aas_backend._notejam_exact_policy_filter = True
