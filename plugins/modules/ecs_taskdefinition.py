@@ -271,10 +271,13 @@ def normalise_container(container, network_mode):
     return c
 
 
-def normalise_definition(td, roles_by_name=True):
-    """A task definition, from the API or from the options, in one comparable shape (roles by
-    name unless ``roles_by_name`` is false, which gives the shape to register)."""
-    role = _role if roles_by_name else (lambda value: value)
+def normalise_definition(td, comparing=True):
+    """A task definition, from the API or from the options, in one comparable shape.
+
+    With ``comparing=False`` it is the shape to register: roles as given, and without the
+    defaults that newer API versions report (``versionConsistency``, ``enableFaultInjection``),
+    which are only filled in on both sides so that whether AWS reports them does not matter."""
+    role = _role if comparing else (lambda value: value)
     network_mode = td.get("networkMode") or "bridge"
     cpu = td.get("cpu")
     memory = td.get("memory")
@@ -297,6 +300,10 @@ def normalise_definition(td, roles_by_name=True):
             [normalise_container(c, network_mode) for c in td.get("containerDefinitions") or []], "name"
         ),
     }
+    if comparing:
+        normalised["enableFaultInjection"] = bool(td.get("enableFaultInjection", False))
+        for container in normalised["containerDefinitions"]:
+            container.setdefault("versionConsistency", "enabled")
     return _drop_empty(normalised)
 
 
@@ -389,7 +396,7 @@ class TaskDefinition(AwsResource):
             "containerDefinitions": containers,
         }
         self.wanted = normalise_definition(options)
-        self.registration = normalise_definition(options, roles_by_name=False)
+        self.registration = normalise_definition(options, comparing=False)
 
     # --- the cycle hooks ----------------------------------------------------------------------
     def _describe(self, arn):

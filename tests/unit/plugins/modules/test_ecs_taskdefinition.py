@@ -223,3 +223,16 @@ def test_check_mode_without_change_returns_the_reused_revision(registered, run_m
     result = run_module(main, ARGS, check=True)
     assert result["changed"] is False
     assert result["task_definition"]["task_definition_arn"].endswith("task-definition/notejam-test-app:1")
+
+
+def test_defaults_newer_apis_report_do_not_count_as_changes():
+    bare = {"family": "f", "networkMode": "awsvpc", "containerDefinitions": [{"name": "a", "image": "i"}]}
+    reported = dict(
+        bare,
+        enableFaultInjection=False,
+        containerDefinitions=[
+            {"name": "a", "image": "i", "versionConsistency": "enabled", "systemControls": []}
+        ],
+    )
+    assert normalise_definition(reported) == normalise_definition(bare)
+    assert "versionConsistency" not in normalise_definition(bare, comparing=False)["containerDefinitions"][0]
