@@ -319,16 +319,19 @@ def _load_balancers(items):
 
 
 def _deployment_configuration(config):
-    config = config or {}
+    """The deployment configuration with AWS's defaults filled in. Fields this module does not
+    manage (alarms, strategy, ...) are kept, so the configuration sent back carries them."""
+    config = dict(config or {})
     breaker = config.get("deploymentCircuitBreaker") or {}
-    return {
-        "maximumPercent": config.get("maximumPercent", 200),
-        "minimumHealthyPercent": config.get("minimumHealthyPercent", 100),
-        "deploymentCircuitBreaker": {
+    config.update(
+        maximumPercent=config.get("maximumPercent", 200),
+        minimumHealthyPercent=config.get("minimumHealthyPercent", 100),
+        deploymentCircuitBreaker={
             "enable": bool(breaker.get("enable", False)),
             "rollback": bool(breaker.get("rollback", False)),
         },
-    }
+    )
+    return config
 
 
 class EcsService(AwsResource):

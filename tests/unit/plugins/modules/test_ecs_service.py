@@ -241,3 +241,17 @@ def test_check_mode_update_returns_the_service_as_it_would_become(
     assert result["changed"] is True and api_calls.writes == []
     assert result["service"]["service_arn"] == created["service"]["service_arn"]
     assert result["service"]["task_definition"] == world["td2"]
+
+
+def test_deployment_alarms_set_elsewhere_are_kept_on_update(created, args, run_module, api_calls):
+    alarms = {"alarmNames": ["notejam-test-5xx"], "enable": True, "rollback": True}
+    boto3.client("ecs").update_service(
+        cluster="notejam-test",
+        service="notejam-test-app",
+        deploymentConfiguration={"maximumPercent": 200, "minimumHealthyPercent": 100, "alarms": alarms},
+    )
+    api_calls.clear_calls()
+    run_module(main, args)
+    (update,) = api_calls.of("UpdateService")
+    assert update["deploymentConfiguration"]["alarms"] == alarms
+    assert update["deploymentConfiguration"]["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
