@@ -21,7 +21,7 @@ description:
     group reaches the instances only when they reboot, which is reported in RV(pending_reboot).
   - Only the options given are managed; an option left out keeps its current value.
 author:
-  - notejam.aws maintainers
+  - notejam.aws maintainers (@notejam)
 options:
   db_cluster_identifier:
     description: The cluster's identifier (C(notejam-<env>-aurora) by convention).

@@ -14,7 +14,7 @@ description:
     what AWS Backup recovery points of Aurora clusters (and their cross-region copies) are.
   - Only reads; runs in check mode.
 author:
-  - notejam.aws maintainers
+  - notejam.aws maintainers (@notejam)
 options:
   db_cluster_identifier_regex:
     description: Regular expression the snapshot's source cluster identifier must match (C(re.match)).

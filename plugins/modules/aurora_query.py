@@ -16,7 +16,7 @@ description:
   - The cluster must have the Data API turned on
     (O(notejam.aws.aurora_cluster#module:enable_http_endpoint) of M(notejam.aws.aurora_cluster)).
 author:
-  - notejam.aws maintainers
+  - notejam.aws maintainers (@notejam)
 options:
   db_cluster_arn:
     description: ARN of the cluster.

@@ -16,7 +16,7 @@ description:
     defaults made explicit, and check mode makes no write call.
   - O(state=absent) deletes the plan's selections first (AWS refuses to delete a plan that has any).
 author:
-  - notejam.aws maintainers
+  - notejam.aws maintainers (@notejam)
 options:
   name:
     description: Name of the plan.
