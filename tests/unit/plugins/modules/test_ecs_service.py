@@ -255,3 +255,40 @@ def test_deployment_alarms_set_elsewhere_are_kept_on_update(created, args, run_m
     (update,) = api_calls.of("UpdateService")
     assert update["deploymentConfiguration"]["alarms"] == alarms
     assert update["deploymentConfiguration"]["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
+
+
+def test_capacity_provider_strategy_is_compared_and_switched_with_a_new_deployment(
+    args, run_module, api_calls
+):
+    spot = {k: v for k, v in args.items() if k != "launch_type"}
+    spot["capacity_provider_strategy"] = [{"capacity_provider": "FARGATE_SPOT", "weight": 1}]
+    created = run_module(main, spot)
+    assert created.get("changed") is True, created
+    assert "launch_type" not in created["service"]
+    api_calls.clear_calls()
+    assert run_module(main, spot)["changed"] is False
+    assert api_calls.writes == []
+    mixed = dict(
+        spot,
+        capacity_provider_strategy=[
+            {"capacity_provider": "FARGATE", "weight": 1, "base": 1},
+            {"capacity_provider": "FARGATE_SPOT", "weight": 3},
+        ],
+    )
+    result = run_module(main, mixed)
+    assert result["changes"] == ["capacityProviderStrategy"]
+    (update,) = api_calls.of("UpdateService")
+    assert update["forceNewDeployment"] is True
+    assert update["capacityProviderStrategy"] == [
+        {"capacityProvider": "FARGATE", "weight": 1, "base": 1},
+        {"capacityProvider": "FARGATE_SPOT", "weight": 3, "base": 0},
+    ]
+
+
+def test_absent_with_wait_waits_for_inactive(created, args, run_module, api_calls):
+    result = run_module(
+        main, {"name": args["name"], "cluster": args["cluster"], "state": "absent", "wait": True}
+    )
+    assert result["changed"] is True
+    assert api_calls.writes == ["DeleteService"]
+    assert api_calls[-1] == "DescribeServices"
