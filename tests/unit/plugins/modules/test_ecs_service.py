@@ -292,3 +292,18 @@ def test_absent_with_wait_waits_for_inactive(created, args, run_module, api_call
     assert result["changed"] is True
     assert api_calls.writes == ["DeleteService"]
     assert api_calls[-1] == "DescribeServices"
+
+
+def test_load_balancers_are_compared_in_any_order(created, args, run_module, api_calls):
+    tg = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/notejam-{}/0123456789abcdef"
+    lbs = [
+        {"target_group_arn": tg.format("b"), "container_name": "app", "container_port": 8000},
+        {"target_group_arn": tg.format("a"), "container_name": "app", "container_port": 8000},
+    ]
+    result = run_module(main, dict(args, load_balancers=lbs))
+    assert result["changes"] == ["loadBalancers"]
+    (update,) = api_calls.of("UpdateService")
+    assert set(update) == {"cluster", "service", "loadBalancers"}
+    api_calls.clear_calls()
+    assert run_module(main, dict(args, load_balancers=list(reversed(lbs))))["changed"] is False
+    assert api_calls.writes == []
