@@ -18,8 +18,10 @@ comparison skips, check mode that still writes). Here the cycle lives once:
    smallest calls that close exactly those differences, and the resource is read again;
 5. the module exits with ``changed``, ``diff`` ({before, after}, snake_case) and the resource.
 
-A module subclasses :class:`AwsResource`, fills in the hooks, validates its parameters *before*
-building the resource object (building it makes no API call), and calls ``run()``.
+A module subclasses :class:`AwsResource`, fills in the hooks (``validate()`` for checks the
+argument spec cannot express; ``run()`` calls it before any API call), and calls ``run()``.
+Resources that are several AWS objects (a scalable target with its policies) make the comparable
+state a dict of them; actions that are not states (running a task) use the helpers alone.
 
 Every client comes from :func:`retrying_client`, so throttling and transient errors are retried
 with jittered backoff on every call, not only on the calls someone remembered to mark.
@@ -49,8 +51,10 @@ RETRY_MAX_DELAY = 30
 class _RetryEveryCall(RetryingBotoClientWrapper):
     """amazon.aws's wrapper retries only calls made with ``aws_retry=True``; we retry all.
 
-    Forgetting the flag on one call is how a throttled run fails half way; reads and our writes
-    are all safe to repeat (writes are idempotent by name or carry a client token).
+    Forgetting the flag on one call is how a throttled run fails half way. Reads are safe to
+    repeat, and so are the writes the modules make: puts and tag calls are idempotent, creates are
+    by name or carry a client token (RegisterTaskDefinition has neither: a repeat can only add an
+    identical revision, which the next run re-uses).
     """
 
     def _create_optional_retry_wrapper_function(self, unwrapped):
