@@ -10,7 +10,7 @@ version_added: 0.1.0
 description:
   - Creates, updates and deletes an Amazon Aurora DB cluster, or creates it from a cluster
     snapshot (or an AWS Backup recovery point of a cluster) or a point in time of another cluster.
-  - Why not M(amazon.aws.rds_cluster): it cannot ask RDS to manage the master password in
+  - Why not M(amazon.aws.rds_cluster)? It cannot ask RDS to manage the master password in
     Secrets Manager (C(ManageMasterUserPassword)), so a password would have to be chosen, passed
     and stored by the playbook; and it does not say which changes wait for the maintenance window.
   - Changes that RDS can only make by replacing the cluster (engine, encryption, KMS key, master
@@ -52,7 +52,7 @@ options:
   manage_master_user_password:
     description:
       - Let RDS generate the master password and keep (and rotate) it in Secrets Manager. The
-        secret's ARN is returned as RV(cluster.master_user_secret.secret_arn).
+        secret's ARN is returned as RV(cluster.master_user_secret) (C(secret_arn)).
     type: bool
     default: true
   master_user_secret_kms_key_id:

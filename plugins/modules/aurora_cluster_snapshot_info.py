@@ -10,7 +10,7 @@ version_added: 0.1.0
 description:
   - Lists the available cluster snapshots whose source cluster identifier matches, of the types
     asked for, newest first, and returns the newest as RV(latest).
-  - Why not M(amazon.aws.rds_snapshot_info): it cannot ask for C(awsbackup) snapshots, which is
+  - Why not M(amazon.aws.rds_snapshot_info)? It cannot ask for C(awsbackup) snapshots, which is
     what AWS Backup recovery points of Aurora clusters (and their cross-region copies) are.
   - Only reads; runs in check mode.
 author:

@@ -11,7 +11,7 @@ description:
   - Runs a C(SELECT), C(SHOW), C(DESCRIBE) or C(EXPLAIN) statement with the RDS Data API, signed
     in with the cluster's Secrets Manager secret, and returns the rows. Used to check a restored
     cluster from the controller, which cannot reach the private subnets.
-  - Never changes anything (RV(changed) is always false); any other statement is refused before
+  - Never changes anything (C(changed) is always false); any other statement is refused before
     the call. Runs in check mode too.
   - The cluster must have the Data API turned on
     (O(notejam.aws.aurora_cluster#module:enable_http_endpoint) of M(notejam.aws.aurora_cluster)).

@@ -9,7 +9,7 @@ short_description: Manage an AWS Backup plan whose rules, copies and tags are co
 version_added: 0.1.0
 description:
   - Creates, updates or deletes an AWS Backup plan found by name.
-  - Why not M(amazon.aws.backup_plan) (10.1): in check mode it reports a change whenever tags are
+  - Why not M(amazon.aws.backup_plan) (10.1)? In check mode it reports a change whenever tags are
     given; and it passes O(rules[].recovery_point_tags) through a camelCase conversion that turns
     C(ManagedBy) into C(Managedby), which both mis-tags recovery points and updates the plan on
     every run. Here tag keys are user data and stay as written, rules are compared with AWS's
