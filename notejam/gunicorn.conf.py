@@ -27,10 +27,12 @@ cpus = available_cpus()
 # ECS sends traffic to the container port; the task definition sets PORT if it is not 8000.
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 
-# Measured on 2 cores (docs/benchmarks-app.md): gthread workers, one per CPU with 4 threads each,
-# keep connections alive and beat sync workers, which close every connection (ALB -> target).
+# Measured on 2 cores (docs/benchmarks-app.md): gthread workers, one per CPU (at least 2, so one
+# busy or restarting worker never stops the task) with 4 threads each, did at least as well as
+# sync workers and more processes; they also keep the ALB's connections alive, where sync workers
+# close every connection.
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
-workers = int(os.environ.get("WEB_CONCURRENCY", cpus * 2))
+workers = int(os.environ.get("WEB_CONCURRENCY", max(2, cpus)))
 threads = int(os.environ.get("GUNICORN_THREADS", 4))
 
 # ECS stops a task with SIGTERM and, stopTimeout later (30 s by default), SIGKILL. gunicorn stops

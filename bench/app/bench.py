@@ -381,7 +381,7 @@ def main() -> int:
 WORKER_MATRIX = [
     ("sync, 5 workers (2 x CPUs + 1)", {"GUNICORN_WORKER_CLASS": "sync", "WEB_CONCURRENCY": "5"}),
     ("gthread, 2 workers x 4 threads", {"WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "4"}),
-    ("gthread, 4 workers x 4 threads (default)", {"WEB_CONCURRENCY": "4", "GUNICORN_THREADS": "4"}),
+    ("gthread, 4 workers x 4 threads", {"WEB_CONCURRENCY": "4", "GUNICORN_THREADS": "4"}),
     ("gthread, 4 workers x 2 threads", {"WEB_CONCURRENCY": "4", "GUNICORN_THREADS": "2"}),
     ("gthread, 8 workers x 2 threads", {"WEB_CONCURRENCY": "8", "GUNICORN_THREADS": "2"}),
 ]
@@ -399,10 +399,10 @@ def write_report(args, results, matrix, cpu_costs, load_before, load_after) -> N
         f" {info['wrk']}",
         f"- Load: `wrk -t{args.threads} -c{args.connections} -d{args.duration}s"
         " -s bench/app/wrk.lua --latency`"
-        + (f", {args.repeat} runs per page, the median (by requests/s) reported" if args.repeat > 1 else "")
-        + "; command: `make bench-app`"
-        " from the same machine, after a 2 s warm-up; the Lua script sends the session cookie and counts"
-        " every non-2xx response.",
+        " from the same machine, after a 2 s warm-up"
+        + (f"; {args.repeat} runs per page, the median (by requests/s) reported" if args.repeat > 1 else "")
+        + "; the Lua script sends the session cookie and counts every non-2xx response.",
+        "- Command: `make bench-app` (runs `bench/app/bench.py --workers-matrix --repeat 3`).",
         "- Server: gunicorn with `notejam/gunicorn.conf.py` (the production settings), JSON access log on;"
         " data: one user, 5 pads, 50 or 1,000 notes (50 notes per list page).",
         f"- Load average (1/5/15 min) before the run: {' / '.join(f'{x:.2f}' for x in load_before)};"

@@ -255,11 +255,3 @@ def outbox(app) -> Callable[[], list[email.message.Message]]:
 def outbox_messages() -> Callable[[Flask], list[email.message.Message]]:
     """Read the outbox of any app (for tests building their own with make_app)."""
     return read_outbox
-
-
-def csrf_token_from(html: bytes) -> str:
-    match = re.search(rb'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
-        rb'name="csrf_token" value="([^"]+)"', html
-    )
-    assert match, "no CSRF token in the page"
-    return match.group(1).decode()
