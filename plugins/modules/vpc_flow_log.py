@@ -5,6 +5,8 @@ DOCUMENTATION = r"""
 module: vpc_flow_log
 short_description: Manage a VPC flow log delivered to CloudWatch Logs
 version_added: 0.1.0
+author:
+  - notejam.aws maintainers
 description:
   - Ensures one flow log for a VPC that delivers to a CloudWatch Logs group, identified by the VPC
     and the log group, so re-runs find it instead of creating another.
