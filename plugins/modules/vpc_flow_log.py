@@ -6,7 +6,7 @@ module: vpc_flow_log
 short_description: Manage a VPC flow log delivered to CloudWatch Logs
 version_added: 0.1.0
 author:
-  - notejam.aws maintainers
+  - Notejam maintainers (@notejam)
 description:
   - Ensures one flow log for a VPC that delivers to a CloudWatch Logs group, identified by the VPC
     and the log group, so re-runs find it instead of creating another.
