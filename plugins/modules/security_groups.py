@@ -21,6 +21,8 @@ description:
   - With O(lock_default_group=true) the VPC's default group is left with no rule at all.
   - With O(state=absent) the rules by which the set's groups refer to each other are revoked,
     then the groups are deleted.
+author:
+  - Notejam maintainers (@notejam)
 options:
   vpc_id:
     description: The VPC the groups live in.
@@ -455,11 +457,11 @@ class SecurityGroups(AwsResource):
             self.delete(found)
             return self.read()
         ids = {key: group["GroupId"] for key, group in found.items()}
-        have_all = dict(before["groups"])
+        have_all = before["groups"]
         tag_changes = []
-        for key, want in after["groups"].items():
-            if key in ids:
-                continue
+        missing = [key for key in after["groups"] if key not in ids]
+        for key in missing:
+            want = after["groups"][key]
             ids[key] = self.client.create_security_group(
                 GroupName=want["groupName"],
                 Description=want["description"],
@@ -468,11 +470,15 @@ class SecurityGroups(AwsResource):
                     {"ResourceType": "security-group", "Tags": ansible_dict_to_boto3_tag_list(want["tags"])}
                 ],
             )["GroupId"]
-            have_all[key] = {"ingress": [], "egress": [AWS_DEFAULT_EGRESS], "tags": want["tags"]}
+        if missing:
+            # Start from the rules AWS really gave the new groups (its default egress) rather
+            # than from an assumption about them.
+            have_all = self.comparable(self.read())["groups"]
         for key, want in after["groups"].items():
             have = have_all[key]
             for direction in DIRECTIONS:
-                self.set_rules(ids[key], direction, have[direction], want[direction], ids)
+                listed = (key, direction) in self.wanted_rules
+                self.set_rules(ids[key], direction, have[direction], want[direction] if listed else None, ids)
             tag_changes.append((ids[key], have["tags"], want["tags"]))
         if "defaultGroup" in after:
             for direction in DIRECTIONS:

@@ -26,6 +26,8 @@ description:
   - With O(state=absent) the VPC and everything in it that this module manages are removed in
     dependency order (endpoints, NAT gateways and their Elastic IPs, route tables, subnets, the
     internet gateway, the VPC). Security groups and flow logs are not removed here.
+author:
+  - Notejam maintainers (@notejam)
 options:
   name_prefix:
     description:
