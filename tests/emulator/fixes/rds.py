@@ -11,6 +11,8 @@ Each patch names the AWS behaviour it restores (RDS API reference) and the moto 
   engine-default``, ``IsModifiable``, ``ApplyType``) besides the ones set by the user (``Source:
   user``); moto listed only the parameters set. The catalog below is the subset of Aurora MySQL 8.0
   cluster parameters this project (and its tests) touch, with AWS's apply types.
+- RestoreDBClusterFromSnapshot takes the snapshot's ARN as well as its name (AWS Backup recovery
+  points and cross-region copies are named by ARN); moto looked the ARN up as a name.
 - RestoreDBClusterFromSnapshot / RestoreDBClusterToPointInTime work for a source cluster whose
   master password RDS manages; moto failed (HTTP 500) copying a password it never had.
 - The RDS Data API (``EnableHttpEndpoint``) is available for Aurora MySQL 3.07 and later
@@ -188,6 +190,15 @@ def apply():
         return cfg
 
     models.DBCluster.get_cfg = get_cfg
+
+    original_restore = backend_cls.restore_db_cluster_from_snapshot
+
+    def restore_db_cluster_from_snapshot(self, from_snapshot_id, overrides):
+        if from_snapshot_id.startswith("arn:") and ":cluster-snapshot:" in from_snapshot_id:
+            from_snapshot_id = from_snapshot_id.split(":cluster-snapshot:", 1)[1]
+        return original_restore(self, from_snapshot_id, overrides)
+
+    backend_cls.restore_db_cluster_from_snapshot = restore_db_cluster_from_snapshot
 
     def _set_http_endpoint(cluster, value):
         version = str(getattr(cluster, "engine_version", "") or "")
