@@ -28,8 +28,18 @@ from tests.integration.conftest import RECAP, create_shared_zone_with  # noqa: E
 def run_playbook(env, inventory, extra):
     started = time.monotonic()
     proc = subprocess.run(  # noqa: S603
-        [str(REPO / ".venv" / "bin" / "ansible-playbook"), "site.yml", "-i", f"inventories/{inventory}", *extra],
-        cwd=REPO, env=env, capture_output=True, text=True, check=False,
+        [
+            str(REPO / ".venv" / "bin" / "ansible-playbook"),
+            "site.yml",
+            "-i",
+            f"inventories/{inventory}",
+            *extra,
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     elapsed = time.monotonic() - started
     output = proc.stdout + proc.stderr
@@ -91,10 +101,13 @@ def main():
         "",
         "| run | wall time (s) | changed | AWS API calls | of which writes |",
         "|---|---|---|---|---|",
-        f"| first converge | {first:.1f} | {first_changed} | {first_calls['total']} | {first_calls['writes']} |",
+        f"| first converge | {first:.1f} | {first_changed} | {first_calls['total']} "
+        f"| {first_calls['writes']} |",
     ]
     for i, (elapsed, changed, calls) in enumerate(noops, 1):
-        lines.append(f"| no-op re-run {i} | {elapsed:.1f} | {changed} | {calls['total']} | {calls['writes']} |")
+        lines.append(
+            f"| no-op re-run {i} | {elapsed:.1f} | {changed} | {calls['total']} | {calls['writes']} |"
+        )
     lines += [
         "",
         f"No-op median: {median:.1f} s for {tasks} tasks; API calls of the last no-op run by operation:",

@@ -30,13 +30,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from flask_migrate import upgrade
-from notejam.db import db
-from notejam.models import Note, Pad, User
 from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import make_url
 from werkzeug.security import generate_password_hash
 
 from notejam import create_app
+from notejam.db import db
+from notejam.models import Note, Pad, User
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent

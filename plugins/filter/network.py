@@ -31,7 +31,8 @@ options:
 
 RETURN = r"""
 _value:
-  description: A dict with keys C(public), C(app) and C(data), each a list of CIDRs, one per availability zone.
+  description:
+    - A dict with keys C(public), C(app) and C(data), each a list of CIDRs, one per availability zone.
   type: dict
 """
 
@@ -110,7 +111,13 @@ def network_subnets(plan, azs, name_prefix):
                     f"network_az_count: the plan needs {len(plan[tier])} AZs, the region offers {len(azs)}"
                 )
             out.append(
-                {"tier": tier, "index": index, "az": azs[index], "cidr": cidr, "name": f"{name_prefix}-{tier}-{azs[index]}"}
+                {
+                    "tier": tier,
+                    "index": index,
+                    "az": azs[index],
+                    "cidr": cidr,
+                    "name": f"{name_prefix}-{tier}-{azs[index]}",
+                }
             )
     return out
 

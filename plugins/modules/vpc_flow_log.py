@@ -82,12 +82,12 @@ changes:
   sample: [trafficType]
 """
 
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule  # noqa: E402
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import (  # noqa: E402
     ansible_dict_to_boto3_tag_list,
     boto3_tag_list_to_ansible_dict,
 )
-from ansible_collections.notejam.aws.plugins.module_utils.resource import (
+from ansible_collections.notejam.aws.plugins.module_utils.resource import (  # noqa: E402
     AwsResource,
     client_token,
     tag_delta,

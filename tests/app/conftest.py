@@ -24,11 +24,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from notejam.db import db
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from notejam import create_app
+from notejam.db import db
 
 MYSQL_URL_ENV = "NOTEJAM_TEST_MYSQL_URL"
 REQUIRE_MYSQL_ENV = "NOTEJAM_REQUIRE_MYSQL"

@@ -31,9 +31,10 @@ def test_signup_refuses_an_existing_email_in_any_case(client, auth):
 
 
 def test_passwords_are_stored_hashed_with_a_modern_method(make_app):
+    from sqlalchemy import select
+
     from notejam.db import db
     from notejam.models import User
-    from sqlalchemy import select
 
     app = make_app(PASSWORD_HASH_METHOD="scrypt")
     client = app.test_client()

@@ -1,9 +1,9 @@
 """Configuration comes from the environment; one image serves every environment."""
 
 import pytest
-from notejam.config import ConfigError, database_url, from_environment
 
 from notejam import create_app
+from notejam.config import ConfigError, database_url, from_environment
 
 CONFIG_VARIABLES = (
     "SECRET_KEY",

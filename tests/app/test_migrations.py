@@ -9,10 +9,10 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from notejam.db import db
 from sqlalchemy import inspect
 
 from notejam import create_app
+from notejam.db import db
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 APP_TABLES = {"users", "pads", "notes"}

@@ -1,9 +1,10 @@
 from datetime import datetime
 
+from sqlalchemy import update
+
 from notejam.dates import humandate
 from notejam.db import db
 from notejam.models import Note
-from sqlalchemy import update
 
 
 def test_anonymous_user_is_sent_to_signin_with_next(client):

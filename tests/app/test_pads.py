@@ -1,6 +1,7 @@
+from sqlalchemy import func, select
+
 from notejam.db import db
 from notejam.models import Note, Pad
-from sqlalchemy import func, select
 
 
 def test_create_rename_and_list_a_pad(client, auth, make_pad):

@@ -2,9 +2,10 @@
 
 import pymysql
 import pytest
-from notejam.db import db
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+
+from notejam.db import db
 
 
 def app_connection_ids(app) -> set[int]:

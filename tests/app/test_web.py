@@ -3,8 +3,9 @@
 import json
 
 import pytest
-from notejam.db import db
 from sqlalchemy.exc import OperationalError
+
+from notejam.db import db
 
 
 def test_healthz_answers_without_the_database(make_app, monkeypatch):

@@ -62,7 +62,7 @@ def wait_ready(url, timeout=START_TIMEOUT, proc=None):
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"emulator exited with code {proc.returncode} before answering at {url}")
         try:
-            with urllib.request.urlopen(f"{url}/_harness/health", timeout=2) as resp:  # noqa: S310
+            with urllib.request.urlopen(f"{url}/_harness/health", timeout=2) as resp:
                 if resp.status == 200:
                     return
         except OSError:
@@ -102,12 +102,12 @@ class Emulator:
         return client_env(self.url)
 
     def calls(self):
-        with urllib.request.urlopen(f"{self.url}/_harness/calls", timeout=10) as resp:  # noqa: S310
+        with urllib.request.urlopen(f"{self.url}/_harness/calls", timeout=10) as resp:
             return json.load(resp)
 
     def reset_calls(self):
-        req = urllib.request.Request(f"{self.url}/_harness/calls", method="DELETE")  # noqa: S310
-        urllib.request.urlopen(req, timeout=10).close()  # noqa: S310
+        req = urllib.request.Request(f"{self.url}/_harness/calls", method="DELETE")
+        urllib.request.urlopen(req, timeout=10).close()
 
     def stop(self, timeout=15):
         if self.proc.poll() is None:
@@ -157,7 +157,7 @@ def stop(state_dir, timeout=15.0):
 
 def summary(port, environment, region=None):
     """Print what the emulator holds for ``environment``, by resource type (found by its tags)."""
-    import boto3  # noqa: PLC0415 - only this command needs it
+    import boto3
 
     url = f"http://127.0.0.1:{port}"
     env = client_env(url)

@@ -24,15 +24,15 @@ os.environ.setdefault("MOTO_ACM_VALIDATION_WAIT", "0")
 # Stand-ins and fixes must not be skipped by moto's own account or region checks.
 os.environ.setdefault("MOTO_ALLOW_NONEXISTENT_REGION", "true")
 
-from moto.moto_server.werkzeug_app import (  # noqa: E402 - env above must be set first
+from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
     MotoRequestHandler,
     create_backend_app,
 )
-from werkzeug.serving import make_server  # noqa: E402
+from werkzeug.serving import make_server
 
-from tests.emulator import fixes  # noqa: E402
-from tests.emulator.standins import CallLog, StandinError, identify, json_response  # noqa: E402
+from tests.emulator import fixes
+from tests.emulator.standins import CallLog, StandinError, identify, json_response
 
 
 def collect_standins():
@@ -66,7 +66,9 @@ class Harness:
             status, payload = handler(call)
         except StandinError as err:
             return json_response(
-                start_response, err.status, {"__type": err.code, "message": err.message, "Message": err.message}
+                start_response,
+                err.status,
+                {"__type": err.code, "message": err.message, "Message": err.message},
             )
         return json_response(start_response, status, payload)
 
@@ -79,7 +81,9 @@ class Harness:
         if path == "/_harness/calls" and method == "DELETE":
             self.calls.reset()
             return json_response(start_response, 200, {"reset": True}, "application/json")
-        return json_response(start_response, 404, {"message": f"no harness endpoint {path}"}, "application/json")
+        return json_response(
+            start_response, 404, {"message": f"no harness endpoint {path}"}, "application/json"
+        )
 
 
 def build_app():

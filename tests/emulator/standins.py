@@ -7,6 +7,7 @@ method and request URI match. The same names key the call counter (``/_harness/c
 stand-ins that ``tests/emulator/fixes/<service>.py`` modules declare in ``STANDINS``.
 """
 
+import contextlib
 import json
 import re
 import threading
@@ -100,10 +101,8 @@ class Call:
         """Body (JSON), query and URI parameters merged, as a stand-in wants them."""
         merged = {}
         if self.body:
-            try:
+            with contextlib.suppress(ValueError):  # a body that is not JSON carries no parameters
                 merged.update(json.loads(self.body))
-            except ValueError:
-                pass
         merged.update(self.query)
         merged.update(self.uri_params)
         return merged

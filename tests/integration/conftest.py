@@ -61,7 +61,7 @@ def playbook(fresh_emulator, tmp_path):
 
     def run(path, inventory, *extra, timeout=1500):
         cmd = ["ansible-playbook", path, "-i", f"inventories/{inventory}", *extra]
-        proc = subprocess.run(  # noqa: S603
+        proc = subprocess.run(
             cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout, check=False
         )
         return PlaybookRun(proc.returncode, proc.stdout + proc.stderr)
@@ -92,7 +92,9 @@ def create_shared_zone(aws_client, zone=SHARED_ZONE):
 
 def create_shared_zone_with(emulator, inventory):
     """The same, for a running emulator and the zone an inventory names."""
-    settings = yaml.safe_load((REPO / "inventories" / inventory / "group_vars" / "all" / "main.yml").read_text())
+    settings = yaml.safe_load(
+        (REPO / "inventories" / inventory / "group_vars" / "all" / "main.yml").read_text()
+    )
     env = emulator.env()
     route53 = boto3.client(
         "route53",

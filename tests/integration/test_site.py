@@ -21,7 +21,9 @@ def leftovers(aws_client, env, region):
     found = {
         "vpcs": [v["VpcId"] for v in ec2.describe_vpcs(Filters=by_env)["Vpcs"]],
         "subnets": [s["SubnetId"] for s in ec2.describe_subnets(Filters=by_env)["Subnets"]],
-        "security_groups": [g["GroupId"] for g in ec2.describe_security_groups(Filters=by_env)["SecurityGroups"]],
+        "security_groups": [
+            g["GroupId"] for g in ec2.describe_security_groups(Filters=by_env)["SecurityGroups"]
+        ],
         "route_tables": [r["RouteTableId"] for r in ec2.describe_route_tables(Filters=by_env)["RouteTables"]],
         "internet_gateways": [
             i["InternetGatewayId"] for i in ec2.describe_internet_gateways(Filters=by_env)["InternetGateways"]
@@ -35,7 +37,9 @@ def leftovers(aws_client, env, region):
         "flow_logs": [f["FlowLogId"] for f in ec2.describe_flow_logs(Filters=by_env)["FlowLogs"]],
         "log_groups": [
             g["logGroupName"]
-            for g in aws_client("logs", region).describe_log_groups(logGroupNamePrefix=f"/notejam/{env}/")["logGroups"]
+            for g in aws_client("logs", region).describe_log_groups(logGroupNamePrefix=f"/notejam/{env}/")[
+                "logGroups"
+            ]
         ],
         "iam_roles": [
             r["RoleName"]
@@ -49,7 +53,9 @@ def leftovers(aws_client, env, region):
 @pytest.mark.slow
 @pytest.mark.emulator
 @pytest.mark.parametrize("env", INVENTORIES)
-def test_inventory_converges_then_reruns_with_no_change_and_destroys(env, playbook, fresh_emulator, aws_client):
+def test_inventory_converges_then_reruns_with_no_change_and_destroys(
+    env, playbook, fresh_emulator, aws_client
+):
     settings = inventory_vars(env)
     if env != "local":
         create_shared_zone(aws_client, settings["notejam_dns_zone"])

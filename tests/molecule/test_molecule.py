@@ -8,7 +8,9 @@ import pytest
 
 from tests.emulator.ctl import REPO
 
-SCENARIOS = sorted(p.parent.parent.parent.name for p in (REPO / "roles").glob("*/molecule/default/molecule.yml"))
+SCENARIOS = sorted(
+    p.parent.parent.parent.name for p in (REPO / "roles").glob("*/molecule/default/molecule.yml")
+)
 
 
 @pytest.mark.slow
@@ -19,7 +21,7 @@ def test_role_scenario_passes(role, emulator_env, emulator, tmp_path):
     env["MOLECULE_EPHEMERAL_DIRECTORY"] = str(tmp_path / "molecule")
     env["ANSIBLE_NOCOLOR"] = "1"
     env.pop("ANSIBLE_CONFIG", None)  # molecule writes its own, from molecule.yml
-    proc = subprocess.run(  # noqa: S603
+    proc = subprocess.run(
         [os.path.join(os.path.dirname(os.sys.executable), "molecule"), "test", "-s", "default"],
         cwd=REPO / "roles" / role,
         env=env,

@@ -8,7 +8,7 @@ from ansible.errors import AnsibleFilterError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[4] / ".collections"))
 
-from ansible_collections.notejam.aws.plugins.filter.network import network_plan, network_subnets  # noqa: E402
+from ansible_collections.notejam.aws.plugins.filter.network import network_plan, network_subnets
 
 
 def test_plan_splits_a_16_into_one_20_per_tier_and_az():
@@ -28,7 +28,10 @@ def test_adding_an_az_keeps_every_existing_subnet():
 
 def test_subnets_are_named_by_tier_and_az():
     subnets = network_subnets(network_plan("10.40.0.0/16", 2), ["us-east-1a", "us-east-1b"], "notejam-local")
-    assert [s["name"] for s in subnets][:2] == ["notejam-local-public-us-east-1a", "notejam-local-public-us-east-1b"]
+    assert [s["name"] for s in subnets][:2] == [
+        "notejam-local-public-us-east-1a",
+        "notejam-local-public-us-east-1b",
+    ]
     assert {s["tier"] for s in subnets} == {"public", "app", "data"}
 
 
@@ -42,21 +45,31 @@ def test_subnets_are_named_by_tier_and_az():
         (
             "10.40.0.0/16",
             2,
-            {"public": ["10.40.0.0/24", "10.40.1.0/24"], "app": ["10.40.0.0/24", "10.40.3.0/24"],
-             "data": ["10.40.4.0/24", "10.40.5.0/24"]},
+            {
+                "public": ["10.40.0.0/24", "10.40.1.0/24"],
+                "app": ["10.40.0.0/24", "10.40.3.0/24"],
+                "data": ["10.40.4.0/24", "10.40.5.0/24"],
+            },
             "network_subnet_cidrs.app[0]: 10.40.0.0/24 overlaps network_subnet_cidrs.public[0]",
         ),
         (
             "10.40.0.0/16",
             2,
-            {"public": ["10.40.0.0/24", "10.41.1.0/24"], "app": ["10.40.2.0/24", "10.40.3.0/24"],
-             "data": ["10.40.4.0/24", "10.40.5.0/24"]},
+            {
+                "public": ["10.40.0.0/24", "10.41.1.0/24"],
+                "app": ["10.40.2.0/24", "10.40.3.0/24"],
+                "data": ["10.40.4.0/24", "10.40.5.0/24"],
+            },
             "network_subnet_cidrs.public[1]: 10.41.1.0/24 is outside notejam_vpc_cidr",
         ),
         (
             "10.40.0.0/16",
             2,
-            {"public": ["10.40.0.0/24"], "app": ["10.40.2.0/24", "10.40.3.0/24"], "data": ["10.40.4.0/24", "10.40.5.0/24"]},
+            {
+                "public": ["10.40.0.0/24"],
+                "app": ["10.40.2.0/24", "10.40.3.0/24"],
+                "data": ["10.40.4.0/24", "10.40.5.0/24"],
+            },
             "network_subnet_cidrs.public: 1 CIDR(s) given",
         ),
         ("10.40.0.0/16", 2, {"dmz": ["10.40.0.0/24"]}, "network_subnet_cidrs: unknown tier(s) dmz"),
