@@ -1,7 +1,8 @@
 """KMS: make moto 5.2.5 behave as AWS where the data tier relies on it.
 
-- ScheduleKeyDeletion accepts a key ARN as ``KeyId`` (as every KMS call does); moto looked the
-  value up as a bare key id and failed with HTTP 500 for an ARN (amazon.aws.kms_key passes ARNs).
+- ScheduleKeyDeletion and CancelKeyDeletion accept a key ARN as ``KeyId`` (as every KMS call
+  does); moto looked the value up as a bare key id and failed with HTTP 500 for an ARN
+  (amazon.aws.kms_key passes ARNs, e.g. when it revives a key pending deletion).
 """
 
 from moto.kms import models
@@ -16,5 +17,11 @@ def apply():
     def schedule_key_deletion(self, key_id, pending_window_in_days):
         return original(self, self.any_id_to_key_id(key_id), pending_window_in_days)
 
+    original_cancel = backend_cls.cancel_key_deletion
+
+    def cancel_key_deletion(self, key_id):
+        return original_cancel(self, self.any_id_to_key_id(key_id))
+
     backend_cls.schedule_key_deletion = schedule_key_deletion
+    backend_cls.cancel_key_deletion = cancel_key_deletion
     backend_cls._notejam_fixed = True
