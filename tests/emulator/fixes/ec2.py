@@ -2,6 +2,7 @@
 
 from moto.ec2 import utils as ec2_utils
 from moto.ec2.models.security_groups import SecurityGroupRule
+from moto.ec2.models.vpcs import VPCBackend
 
 
 def apply():
@@ -10,6 +11,7 @@ def apply():
     type finds nothing and amazon.aws's ec2_vpc_nat_gateway re-tags the gateway on every run."""
     ec2_utils.EC2_PREFIX_TO_RESOURCE["nat"] = "natgateway"
     _patch_security_group_rule_identity()
+    _patch_gateway_endpoint_route_tables()
 
 
 def _same_rule_but_description(self, other):
@@ -39,3 +41,31 @@ def _same_rule_but_description(self, other):
 
 def _patch_security_group_rule_identity():
     SecurityGroupRule.__eq__ = _same_rule_but_description
+
+
+def _patch_gateway_endpoint_route_tables():
+    """AWS adds the service's prefix-list route to a route table that ModifyVpcEndpoint adds to a
+    gateway endpoint, and removes it from one it removes; moto only edits the endpoint's list, so
+    the tables keep (or never get) the route. CreateVpcEndpoint and DeleteVpcEndpoints already do."""
+    original = VPCBackend.modify_vpc_endpoint
+    if getattr(original, "_notejam_fix", False):
+        return
+
+    def modify_vpc_endpoint(self, *args, **kwargs):
+        endpoint_id = kwargs["vpc_id"] if "vpc_id" in kwargs else args[0]
+        endpoint = self.describe_vpc_endpoints(vpc_end_point_ids=[endpoint_id])[0]
+        before = set(endpoint.route_table_ids or [])
+        result = original(self, *args, **kwargs)
+        prefix_list = endpoint.destination_prefix_list_id
+        if prefix_list and str(endpoint.vpc_endpoint_type).lower() == "gateway":
+            after = set(endpoint.route_table_ids or [])
+            for table_id in sorted(after - before):
+                self.create_route(
+                    table_id, None, gateway_id=endpoint.id, destination_prefix_list_id=prefix_list
+                )
+            for table_id in sorted(before - after):
+                self.delete_route(table_id, None, destination_prefix_list_id=prefix_list)
+        return result
+
+    modify_vpc_endpoint._notejam_fix = True
+    VPCBackend.modify_vpc_endpoint = modify_vpc_endpoint

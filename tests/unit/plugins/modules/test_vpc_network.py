@@ -166,7 +166,13 @@ def test_extra_route_is_purged_but_endpoint_routes_are_kept(created, run_module,
     result = run_module(main, ARGS)
     assert result["changes"] == ["routeTables.notejam-unit-data.routes.0.0.0.0/0"]
     assert api_calls.writes == ["DeleteRoute"]
-    assert default_routes(tables_by_name(created["vpc_id"])["notejam-unit-data"]) == []
+    tables = tables_by_name(created["vpc_id"])
+    assert default_routes(tables["notejam-unit-data"]) == []
+    for az in created["azs"]:  # the endpoint's prefix-list routes are its own, never purged
+        routes = tables[f"notejam-unit-app-{az}"]["Routes"]
+        assert [r["GatewayId"] for r in routes if r.get("DestinationPrefixListId")] == [
+            created["s3_endpoint_id"]
+        ]
 
 
 def test_route_to_another_target_is_replaced(created, run_module, api_calls):
@@ -220,11 +226,17 @@ def test_subnet_association_is_moved_back(created, run_module, api_calls):
 def test_endpoint_route_tables_are_modified_in_place(created, run_module, api_calls):
     endpoint = created["s3_endpoint_id"]
     ec2().modify_vpc_endpoint(VpcEndpointId=endpoint, RemoveRouteTableIds=[created["route_tables"]["app"][1]])
+    table = tables_by_name(created["vpc_id"])["notejam-unit-app-us-east-1b"]
+    assert [
+        r for r in table["Routes"] if r.get("DestinationPrefixListId")
+    ] == []  # as AWS: the route went too
     api_calls.clear_calls()
     result = run_module(main, ARGS)
     assert result["changes"] == ["s3Endpoint.routeTables"]
     assert api_calls.writes == ["ModifyVpcEndpoint"]
     assert result["s3_endpoint_id"] == endpoint
+    table = tables_by_name(created["vpc_id"])["notejam-unit-app-us-east-1b"]
+    assert [r["GatewayId"] for r in table["Routes"] if r.get("DestinationPrefixListId")] == [endpoint]
 
 
 def test_dns_hostnames_turned_off_are_turned_on(created, run_module, api_calls):
@@ -339,3 +351,45 @@ def test_absent_in_check_mode_writes_nothing(created, run_module, api_calls):
     assert result["changed"] is True
     assert api_calls.writes == []
     assert ec2().describe_vpcs(VpcIds=[created["vpc_id"]])["Vpcs"]
+
+
+def named_vpc():
+    """A VPC as an interrupted first run leaves it: named, nothing else yet."""
+    return ec2().create_vpc(
+        CidrBlock="10.50.0.0/16",
+        TagSpecifications=[{"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": "notejam-unit-vpc"}]}],
+    )["Vpc"]["VpcId"]
+
+
+def test_address_left_by_an_interrupted_run_is_reused(aws, run_module, api_calls):
+    vpc_id = named_vpc()
+    spare = ec2().allocate_address(
+        Domain="vpc",
+        TagSpecifications=[
+            {"ResourceType": "elastic-ip", "Tags": [{"Key": "Name", "Value": "notejam-unit-nat-us-east-1a"}]}
+        ],
+    )["AllocationId"]
+    api_calls.clear_calls()
+    result = run_module(main, ARGS)
+    assert result["vpc_id"] == vpc_id
+    assert api_calls.writes.count("AllocateAddress") == 1  # only for the second AZ's NAT
+    [nat] = ec2().describe_nat_gateways(NatGatewayIds=[result["nat_gateway_ids"][0]])["NatGateways"]
+    assert [a["AllocationId"] for a in nat["NatGatewayAddresses"]] == [spare]
+    [address] = ec2().describe_addresses(AllocationIds=[spare])["Addresses"]
+    assert tags_of(address) == dict(TAGS, Name="notejam-unit-nat-us-east-1a")
+
+
+def test_detached_internet_gateway_is_reused(aws, run_module, api_calls):
+    named_vpc()
+    igw = ec2().create_internet_gateway(
+        TagSpecifications=[
+            {"ResourceType": "internet-gateway", "Tags": [{"Key": "Name", "Value": "notejam-unit-igw"}]}
+        ],
+    )["InternetGateway"]["InternetGatewayId"]
+    api_calls.clear_calls()
+    result = run_module(main, ARGS)
+    assert "CreateInternetGateway" not in api_calls.writes
+    assert result["internet_gateway_id"] == igw
+    [found] = ec2().describe_internet_gateways(InternetGatewayIds=[igw])["InternetGateways"]
+    assert tags_of(found) == dict(TAGS, Name="notejam-unit-igw")
+    assert [a["VpcId"] for a in found["Attachments"]] == [result["vpc_id"]]
