@@ -228,15 +228,23 @@ MANAGED_POLICIES = (
 
 def _always_have_managed_policies():
     original = iam_models.IAMBackend._init_aws_policies
+    # moto's catalogue of managed policies is one large JSON string; parse it once per process,
+    # keeping only the few documents needed (every IAM backend start would otherwise pay ~2 s).
+    wanted = {}
+
+    def managed_policy_documents():
+        if not wanted:
+            data = json.loads(aws_managed_policies.aws_managed_policies_data)
+            wanted.update({name: data[name] for name in MANAGED_POLICIES if name in data})
+        return wanted
 
     def init_aws_policies(self):
         policies = original(self)
         known = {p.name for p in policies}
-        data = json.loads(aws_managed_policies.aws_managed_policies_data)
-        for name in MANAGED_POLICIES:
-            if name not in known and name in data:
+        for name, document in managed_policy_documents().items():
+            if name not in known:
                 policies.append(
-                    iam_models.AWSManagedPolicy.from_data(name, self.account_id, self.region_name, data[name])
+                    iam_models.AWSManagedPolicy.from_data(name, self.account_id, self.region_name, document)
                 )
         return policies
 
