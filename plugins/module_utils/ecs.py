@@ -37,3 +37,22 @@ def apply_ecs_tags(client, arn, before, after):
 def arn_name(value):
     """The name at the end of an ARN (or the value itself when it is already a name)."""
     return value.split("/")[-1] if value else value
+
+
+def capacity_provider_strategy(items):
+    """A capacity provider strategy in a comparable shape: AWS's defaults (weight 0, base 0)
+    filled in, sorted by provider; accepts AWS's camelCase or the modules' snake_case items.
+    ``None`` stays ``None`` ("not specified")."""
+    if items is None:
+        return None
+    return sorted(
+        (
+            {
+                "capacityProvider": i.get("capacityProvider") or i.get("capacity_provider"),
+                "weight": int(i.get("weight") or 0),
+                "base": int(i.get("base") or 0),
+            }
+            for i in items
+        ),
+        key=lambda i: i["capacityProvider"],
+    )

@@ -126,27 +126,11 @@ diff:
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.notejam.aws.plugins.module_utils.ecs import (
     apply_ecs_tags,
+    capacity_provider_strategy,
     dict_to_ecs_tags,
     ecs_tags_to_dict,
 )
 from ansible_collections.notejam.aws.plugins.module_utils.resource import AwsResource, tags_after
-
-
-def _strategy(items):
-    """A capacity provider strategy in a comparable shape: AWS's defaults filled, sorted."""
-    if items is None:
-        return None
-    return sorted(
-        (
-            {
-                "capacityProvider": i.get("capacityProvider") or i.get("capacity_provider"),
-                "weight": int(i.get("weight") or 0),
-                "base": int(i.get("base") or 0),
-            }
-            for i in items
-        ),
-        key=lambda i: i["capacityProvider"],
-    )
 
 
 class EcsCluster(AwsResource):
@@ -180,7 +164,9 @@ class EcsCluster(AwsResource):
         return {
             "settings": {"containerInsights": settings.get("containerInsights", "disabled")},
             "capacityProviders": sorted(raw.get("capacityProviders") or []),
-            "defaultCapacityProviderStrategy": _strategy(raw.get("defaultCapacityProviderStrategy") or []),
+            "defaultCapacityProviderStrategy": capacity_provider_strategy(
+                raw.get("defaultCapacityProviderStrategy") or []
+            ),
             "tags": raw["tags"],
         }
 
@@ -198,7 +184,9 @@ class EcsCluster(AwsResource):
         return {
             "settings": {"containerInsights": p["container_insights"]},
             "capacityProviders": None if providers is None else sorted(set(providers)),
-            "defaultCapacityProviderStrategy": _strategy(p["default_capacity_provider_strategy"]),
+            "defaultCapacityProviderStrategy": capacity_provider_strategy(
+                p["default_capacity_provider_strategy"]
+            ),
             "tags": tags_after((before or {}).get("tags") or {}, p["tags"], p["purge_tags"]),
         }
 

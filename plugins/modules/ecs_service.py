@@ -247,6 +247,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.notejam.aws.plugins.module_utils.ecs import (
     apply_ecs_tags,
+    capacity_provider_strategy,
     dict_to_ecs_tags,
     ecs_tags_to_dict,
 )
@@ -279,19 +280,8 @@ EVENTS_SHOWN = 10
 
 
 def _strategy(items):
-    if not items:
-        return None
-    return sorted(
-        (
-            {
-                "capacityProvider": i.get("capacityProvider") or i.get("capacity_provider"),
-                "weight": int(i.get("weight") or 0),
-                "base": int(i.get("base") or 0),
-            }
-            for i in items
-        ),
-        key=lambda i: i["capacityProvider"],
-    )
+    """A service's strategy; an empty one means "none" (the cluster's default applies)."""
+    return capacity_provider_strategy(items) if items else None
 
 
 def _network(config):
