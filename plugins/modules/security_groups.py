@@ -25,9 +25,11 @@ author:
   - Notejam maintainers (@notejam)
 options:
   vpc_id:
-    description: The VPC the groups live in.
+    description:
+      - The VPC the groups live in.
+      - Required, except in check mode, where leaving it empty (a VPC that a dry run has not
+        created yet) reports every group as to be created without any call.
     type: str
-    required: true
   groups:
     description: The set of groups.
     type: list
@@ -213,6 +215,8 @@ class SecurityGroups(AwsResource):
                 fail(msg=f"groups: each {label} must be unique; repeated: {', '.join(repeated)}")
         if "default" in names:
             fail(msg="groups: 'default' is the VPC's own group; use lock_default_group to empty it")
+        if not self.params["vpc_id"] and not self.module.check_mode:
+            fail(msg="vpc_id is required (it may only be empty in check mode, before the VPC exists)")
         if not self.present:
             return
         missing = [g["key"] for g in self.params["groups"] if not g.get("description")]
@@ -334,6 +338,8 @@ class SecurityGroups(AwsResource):
 
     # --- read: one describe for the VPC --------------------------------------------------------
     def read(self):
+        if not self.params["vpc_id"]:
+            return []  # check mode before the VPC exists: nothing of the set exists either
         return paginate(
             self.client,
             "describe_security_groups",
@@ -591,7 +597,7 @@ class SecurityGroups(AwsResource):
 def main():
     module = AnsibleAWSModule(
         argument_spec={
-            "vpc_id": {"type": "str", "required": True},
+            "vpc_id": {"type": "str"},
             "groups": {
                 "type": "list",
                 "elements": "dict",

@@ -234,3 +234,16 @@ def test_absent_revokes_cross_references_then_deletes_the_set(created, vpc_id, r
     api_calls.clear_calls()
     again = run_module(main, {"vpc_id": vpc_id, "groups": group_set(), "state": "absent"})
     assert again["changed"] is False and api_calls.writes == []
+
+
+def test_check_mode_without_a_vpc_yet_reports_every_group_without_a_call(aws, run_module, api_calls):
+    result = run_module(main, args(None), check=True)
+    assert result["changed"] is True
+    assert sorted(result["changes"]) == ["groups.alb", "groups.app", "groups.db"]
+    assert api_calls == []
+
+
+def test_missing_vpc_id_fails_outside_check_mode(aws, run_module, api_calls):
+    result = run_module(main, args(None))
+    assert result.get("failed") and "vpc_id is required" in result["msg"]
+    assert api_calls == []
