@@ -27,6 +27,7 @@ Every client comes from :func:`retrying_client`, so throttling and transient err
 with jittered backoff on every call, not only on the calls someone remembered to mark.
 """
 
+import re
 import time
 import uuid
 
@@ -35,7 +36,7 @@ try:
 except ImportError:  # AnsibleAWSModule reports the missing dependency
     botocore = None
 
-from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+from ansible.module_utils.common.dict_transformations import _camel_to_snake, camel_dict_to_snake_dict
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
@@ -214,6 +215,25 @@ def _conform(shape, value, where):
         if shape.enum and text not in shape.enum:
             raise ValueError(f"{where}={text!r} is not accepted; accepted: {', '.join(shape.enum)}")
         return text
+    return value
+
+
+_CAMEL_FIELD = re.compile(r"[a-z][a-z0-9]*(?:[A-Z][a-z0-9]*)+")
+
+
+def shown(value, verbatim=("tags", "addressTags")):
+    """A compared state in snake_case for ``diff`` and results, for modules whose state holds
+    user-chosen keys at any depth: only camelCase field names are converted, so names of things
+    (subnet and table Names, CIDRs) stay as they are, and so does everything under a tags key."""
+    if isinstance(value, dict):
+        return {
+            (_camel_to_snake(k) if _CAMEL_FIELD.fullmatch(str(k)) else k): (
+                v if k in verbatim else shown(v, verbatim)
+            )
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [shown(v, verbatim) for v in value]
     return value
 
 

@@ -130,9 +130,7 @@ changes:
 
 import ipaddress
 import json
-import re
 
-from ansible.module_utils.common.dict_transformations import _camel_to_snake
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     ansible_dict_to_boto3_tag_list,
@@ -143,28 +141,10 @@ from ansible_collections.notejam.aws.plugins.module_utils.resource import (
     differences,
     merge_desired,
     paginate,
+    shown,
     tag_delta,
     tags_after,
 )
-
-_CAMEL_FIELD = re.compile(r"[a-z][a-z0-9]*(?:[A-Z][a-z0-9]*)+")
-
-
-def shown(value, verbatim=("tags", "addressTags")):
-    """The compared state in snake_case for ``diff`` and the results. Only camelCase field names
-    are converted: names of things (subnet and table Names, CIDRs) stay as they are, and so does
-    everything under a tags key, at any depth."""
-    if isinstance(value, dict):
-        return {
-            (_camel_to_snake(k) if _CAMEL_FIELD.fullmatch(str(k)) else k): (
-                v if k in verbatim else shown(v, verbatim)
-            )
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [shown(v, verbatim) for v in value]
-    return value
-
 
 PROTOCOL_NAMES = {"6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6", "all": "-1"}
 TARGETS = ("cidr_ip", "cidr_ipv6", "group", "group_id", "prefix_list_id")

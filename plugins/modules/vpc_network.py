@@ -164,9 +164,7 @@ changes:
 """
 
 import ipaddress
-import re
 
-from ansible.module_utils.common.dict_transformations import _camel_to_snake
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     ansible_dict_to_boto3_tag_list,
@@ -176,31 +174,13 @@ from ansible_collections.notejam.aws.plugins.module_utils.resource import (
     AwsResource,
     client_token,
     paginate,
+    shown,
     tag_delta,
     tags_after,
     wait_for,
     wait_with_waiter,
     whole,
 )
-
-_CAMEL_FIELD = re.compile(r"[a-z][a-z0-9]*(?:[A-Z][a-z0-9]*)+")
-
-
-def shown(value, verbatim=("tags", "addressTags")):
-    """The compared state in snake_case for ``diff`` and the results. Only camelCase field names
-    are converted: names of things (subnet and table Names, CIDRs) stay as they are, and so does
-    everything under a tags key, at any depth."""
-    if isinstance(value, dict):
-        return {
-            (_camel_to_snake(k) if _CAMEL_FIELD.fullmatch(str(k)) else k): (
-                v if k in verbatim else shown(v, verbatim)
-            )
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [shown(v, verbatim) for v in value]
-    return value
-
 
 TIERS = ("public", "app", "data")
 LIVE_NAT_STATES = ("pending", "available")
