@@ -136,13 +136,13 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     ansible_dict_to_boto3_tag_list,
     boto3_tag_list_to_ansible_dict,
 )
+from ansible_collections.notejam.aws.plugins.module_utils.ec2 import apply_ec2_tags
 from ansible_collections.notejam.aws.plugins.module_utils.resource import (
     AwsResource,
     differences,
     merge_desired,
     paginate,
     shown,
-    tag_delta,
     tags_after,
 )
 
@@ -519,17 +519,8 @@ class SecurityGroups(AwsResource):
             )
 
     def set_tags(self, pending):
-        to_create, to_delete = {}, {}
-        for resource_id, before, after in pending:
-            to_set, to_unset = tag_delta(before, after)
-            if to_set:
-                to_create.setdefault(tuple(sorted(to_set.items())), []).append(resource_id)
-            if to_unset:
-                to_delete.setdefault(tuple(sorted(to_unset)), []).append(resource_id)
-        for items, resources in to_create.items():
-            self.client.create_tags(Resources=resources, Tags=ansible_dict_to_boto3_tag_list(dict(items)))
-        for keys, resources in to_delete.items():
-            self.client.delete_tags(Resources=resources, Tags=[{"Key": k} for k in keys])
+        """Apply tag changes; ``pending`` holds (resource id, tags before, tags after)."""
+        apply_ec2_tags(self.client, pending)
 
     def delete(self, found):
         ids = {key: group["GroupId"] for key, group in found.items()}

@@ -170,12 +170,12 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     ansible_dict_to_boto3_tag_list,
     boto3_tag_list_to_ansible_dict,
 )
+from ansible_collections.notejam.aws.plugins.module_utils.ec2 import apply_ec2_tags
 from ansible_collections.notejam.aws.plugins.module_utils.resource import (
     AwsResource,
     client_token,
     paginate,
     shown,
-    tag_delta,
     tags_after,
     wait_for,
     wait_with_waiter,
@@ -608,19 +608,8 @@ class Network(AwsResource):
         raise NotImplementedError
 
     def set_tags(self, pending):
-        """Apply tag changes, grouping resources that need the very same change into one call.
-        ``pending`` holds (resource id, tags before, tags after)."""
-        to_create, to_delete = {}, {}
-        for resource_id, before, after in pending:
-            to_set, to_unset = tag_delta(before, after)
-            if to_set:
-                to_create.setdefault(tuple(sorted(to_set.items())), []).append(resource_id)
-            if to_unset:
-                to_delete.setdefault(tuple(sorted(to_unset)), []).append(resource_id)
-        for items, ids in to_create.items():
-            self.client.create_tags(Resources=ids, Tags=ansible_dict_to_boto3_tag_list(dict(items)))
-        for keys, ids in to_delete.items():
-            self.client.delete_tags(Resources=ids, Tags=[{"Key": k} for k in keys])
+        """Apply tag changes; ``pending`` holds (resource id, tags before, tags after)."""
+        apply_ec2_tags(self.client, pending)
 
     def wait_nats(self, nat_ids):
         if nat_ids and self.params["wait"]:
