@@ -19,8 +19,8 @@ import botocore.client  # noqa: E402
 from ansible.module_utils import basic  # noqa: E402
 from ansible.module_utils.testing import patch_module_args  # noqa: E402
 
-# Operation name prefixes that only read. Everything else counts as a write.
-READ_PREFIXES = ("Describe", "List", "Get", "BatchGet")
+# One definition of "a write" for the unit tests and the emulator's call counter.
+from tests.emulator.standins import is_write  # noqa: E402
 
 
 class ModuleExit(Exception):
@@ -65,7 +65,7 @@ class CallLog(list):
 
     @property
     def writes(self):
-        return [name for name in self if not name.startswith(READ_PREFIXES)]
+        return [name for name in self if is_write(name)]
 
     def clear_calls(self):
         del self[:]
