@@ -294,12 +294,15 @@ class ScalableTarget(AwsResource):
         self._validate_policies(p["target_tracking_policies"] or [])
         self._validate_actions(p["scheduled_actions"] or [])
 
-    def _validate_policies(self, policies):
-        fail = self.module.fail_json
-        names = [x["name"] for x in policies]
+    def _require_unique_names(self, items, parameter):
+        names = [x["name"] for x in items]
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
-            fail(msg=f"target_tracking_policies: names must be unique; repeated: {', '.join(repeated)}")
+            self.module.fail_json(msg=f"{parameter}: names must be unique; repeated: {', '.join(repeated)}")
+
+    def _validate_policies(self, policies):
+        fail = self.module.fail_json
+        self._require_unique_names(policies, "target_tracking_policies")
         for i, policy in enumerate(policies):
             where = f"target_tracking_policies[{i}]"
             try:
@@ -324,10 +327,7 @@ class ScalableTarget(AwsResource):
 
     def _validate_actions(self, actions):
         fail = self.module.fail_json
-        names = [x["name"] for x in actions]
-        repeated = sorted({n for n in names if names.count(n) > 1})
-        if repeated:
-            fail(msg=f"scheduled_actions: names must be unique; repeated: {', '.join(repeated)}")
+        self._require_unique_names(actions, "scheduled_actions")
         for i, action in enumerate(actions):
             where = f"scheduled_actions[{i}]"
             schedule = action["schedule"].strip()
