@@ -41,6 +41,13 @@ options:
   min_capacity:
     description: Lowest capacity autoscaling may set. Required to create the target.
     type: int
+  keep_min_capacity:
+    description:
+      - Use O(min_capacity) only to create the target; an existing target keeps the minimum it has.
+      - For targets whose minimum scheduled actions raise and lower through the day, so that a
+        re-run in business hours does not put the night's minimum back.
+    type: bool
+    default: false
   max_capacity:
     description: Highest capacity autoscaling may set. Required to create the target.
     type: int
@@ -93,10 +100,16 @@ options:
         description: Action name, unique for the target.
         type: str
         required: true
-      schedule:
-        description: V(cron(...)), V(rate(...)) or V(at(...)) expression.
+      state:
+        description:
+          - V(absent) deletes the action if it exists (also with O(purge_scheduled_actions=false));
+            only O(scheduled_actions[].name) is needed then.
         type: str
-        required: true
+        choices: [present, absent]
+        default: present
+      schedule:
+        description: V(cron(...)), V(rate(...)) or V(at(...)) expression. Required with V(state=present).
+        type: str
       timezone:
         description: IANA time zone of the schedule.
         type: str
@@ -204,6 +217,7 @@ except ImportError:  # Python < 3.9 targets: time zones are then checked by AWS 
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.notejam.aws.plugins.module_utils.resource import (
+    ABSENT,
     AwsResource,
     conform,
     drop_none,
@@ -330,6 +344,10 @@ class ScalableTarget(AwsResource):
         self._require_unique_names(actions, "scheduled_actions")
         for i, action in enumerate(actions):
             where = f"scheduled_actions[{i}]"
+            if action["state"] == "absent":
+                continue
+            if not action["schedule"]:
+                fail(msg=f"{where}.schedule is required with state=present")
             schedule = action["schedule"].strip()
             if not (schedule.startswith(SCHEDULE_PREFIXES) and schedule.endswith(")")):
                 fail(
@@ -394,12 +412,13 @@ class ScalableTarget(AwsResource):
             self.module.fail_json(
                 msg=f"min_capacity and max_capacity are required to create the target {p['resource_id']}"
             )
-        low = p["min_capacity"] if p["min_capacity"] is not None else before.get("min_capacity")
+        wanted_min = None if (before and p["keep_min_capacity"]) else p["min_capacity"]
+        low = wanted_min if wanted_min is not None else before.get("min_capacity")
         high = p["max_capacity"] if p["max_capacity"] is not None else before.get("max_capacity")
         if low is not None and high is not None and low > high:
             self.module.fail_json(msg=f"min_capacity={low} would be greater than max_capacity={high}")
         return {
-            "min_capacity": p["min_capacity"],
+            "min_capacity": wanted_min,
             "max_capacity": p["max_capacity"],
             "policies": self._desired_children(
                 before.get("policies") or {},
@@ -436,8 +455,14 @@ class ScalableTarget(AwsResource):
         (None) keep AWS's value; with ``purge`` the names not listed disappear."""
         if specs is None:
             return None
-        wanted = {s["name"]: merge_desired(current.get(s["name"]) or {}, shape(s)) for s in specs}
+        wanted = {
+            s["name"]: merge_desired(current.get(s["name"]) or {}, shape(s))
+            for s in specs
+            if s.get("state", "present") == "present"
+        }
         if not purge:
+            # Listed as absent: removed from what is kept (ABSENT deletes the key on merge).
+            wanted.update({s["name"]: ABSENT for s in specs if s.get("state") == "absent"})
             return wanted
         return whole(wanted)
 
@@ -533,6 +558,7 @@ def main():
         "scalable_dimension": {"type": "str", "default": "ecs:service:DesiredCount"},
         "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
         "min_capacity": {"type": "int"},
+        "keep_min_capacity": {"type": "bool", "default": False},
         "max_capacity": {"type": "int"},
         "role_arn": {"type": "str"},
         "target_tracking_policies": {
@@ -554,7 +580,8 @@ def main():
             "elements": "dict",
             "options": {
                 "name": {"type": "str", "required": True},
-                "schedule": {"type": "str", "required": True},
+                "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+                "schedule": {"type": "str"},
                 "timezone": {"type": "str", "default": "UTC"},
                 "min_capacity": {"type": "int"},
                 "max_capacity": {"type": "int"},

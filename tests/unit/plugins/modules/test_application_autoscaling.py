@@ -225,3 +225,53 @@ def test_absent_removes_target_with_its_policies(created, run_module, api_calls)
     )
     api_calls.clear_calls()
     assert run_module(main, gone)["changed"] is False and api_calls.writes == []
+
+
+def test_keep_min_capacity_leaves_a_scheduled_minimum_alone(created, run_module, api_calls):
+    # A scheduled action raised the minimum for business hours; a re-run must not lower it again.
+    aas().register_scalable_target(
+        ServiceNamespace="ecs", ResourceId=RESOURCE, ScalableDimension="ecs:service:DesiredCount", MinCapacity=4
+    )
+    api_calls.clear_calls()
+    kept = run_module(main, dict(ARGS, keep_min_capacity=True))
+    assert kept["changed"] is False, kept["changes"]
+    assert api_calls.writes == []
+    moved = run_module(main, dict(ARGS, keep_min_capacity=True, max_capacity=12))
+    assert moved["changes"] == ["max_capacity"]
+    target = aas().describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"][0]
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (4, 12)
+
+
+def test_keep_min_capacity_still_creates_with_the_minimum(service, run_module):
+    result = run_module(main, dict(ARGS, keep_min_capacity=True))
+    assert result["scalable_target"]["min_capacity"] == 2
+
+
+def test_absent_action_is_deleted_without_purging_the_others(created, run_module, api_calls):
+    event = {
+        "name": "event-launch-start",
+        "schedule": "at(2030-01-01T09:00:00)",
+        "min_capacity": 8,
+        "max_capacity": 16,
+    }
+    added = run_module(
+        main,
+        {"resource_id": RESOURCE, "scheduled_actions": [event], "purge_scheduled_actions": False},
+    )
+    assert added["changes"] == ["scheduled_actions.event-launch-start"]
+    assert api_calls.writes == ["PutScheduledAction"]
+    api_calls.clear_calls()
+    cancel = {"resource_id": RESOURCE, "purge_scheduled_actions": False}
+    cancel["scheduled_actions"] = [{"name": "event-launch-start", "state": "absent"}]
+    removed = run_module(main, cancel)
+    assert removed["changes"] == ["scheduled_actions.event-launch-start"]
+    assert api_calls.writes == ["DeleteScheduledAction"]
+    assert set(removed["scalable_target"]["scheduled_actions"]) == {"business-hours", "night"}
+    again = run_module(main, cancel)
+    assert again["changed"] is False
+
+
+def test_present_action_without_schedule_fails_before_any_call(service, run_module, api_calls):
+    result = run_module(main, dict(ARGS, scheduled_actions=[{"name": "x", "min_capacity": 1}]))
+    assert "scheduled_actions[0].schedule is required" in result["msg"]
+    assert api_calls.writes == []
