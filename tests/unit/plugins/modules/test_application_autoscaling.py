@@ -230,7 +230,10 @@ def test_absent_removes_target_with_its_policies(created, run_module, api_calls)
 def test_keep_min_capacity_leaves_a_scheduled_minimum_alone(created, run_module, api_calls):
     # A scheduled action raised the minimum for business hours; a re-run must not lower it again.
     aas().register_scalable_target(
-        ServiceNamespace="ecs", ResourceId=RESOURCE, ScalableDimension="ecs:service:DesiredCount", MinCapacity=4
+        ServiceNamespace="ecs",
+        ResourceId=RESOURCE,
+        ScalableDimension="ecs:service:DesiredCount",
+        MinCapacity=4,
     )
     api_calls.clear_calls()
     kept = run_module(main, dict(ARGS, keep_min_capacity=True))
