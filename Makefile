@@ -16,7 +16,18 @@ help: ## list the targets
 
 install: $(VENV)/.installed ## build .venv (controller, app and test dependencies)
 
+# mysqlclient (the app's C MySQL driver) compiles against MariaDB Connector/C: installed with
+# apt-get only when pkg-config cannot find it or there is no C compiler.
 $(VENV)/.installed: requirements.txt notejam/requirements.txt notejam/pyproject.toml
+	@if ! { pkg-config --exists libmariadb 2>/dev/null && command -v cc >/dev/null; }; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "install: libmariadb-dev, pkg-config and gcc (to build mysqlclient)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	      libmariadb-dev pkg-config gcc libc6-dev >/dev/null; \
+	  else \
+	    echo "install: mysqlclient needs libmariadb-dev, pkg-config and a C compiler; install them first" >&2; exit 1; \
+	  fi; \
+	fi
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt -e ./notejam

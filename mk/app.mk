@@ -7,8 +7,8 @@ APP_DATABASE_URL ?= sqlite:///$(RUN)/notejam.db
 APP_HEALTH_WAIT ?= 20
 # The MariaDB the app suite also runs on; `NOTEJAM_REQUIRE_MYSQL=1` (CI) turns "unreachable" from
 # a skip into a failure.
-NOTEJAM_TEST_MYSQL_URL ?= mysql+pymysql://root@127.0.0.1:3306/notejam_test?charset=utf8mb4
-NOTEJAM_BENCH_MYSQL_URL ?= mysql+pymysql://root@127.0.0.1:3306/notejam_bench?charset=utf8mb4
+NOTEJAM_TEST_MYSQL_URL ?= mysql+mysqldb://root@127.0.0.1:3306/notejam_test?charset=utf8mb4
+NOTEJAM_BENCH_MYSQL_URL ?= mysql+mysqldb://root@127.0.0.1:3306/notejam_bench?charset=utf8mb4
 APP_GUNICORN = $(BIN)/gunicorn -c $(CURDIR)/notejam/gunicorn.conf.py
 
 .PHONY: run test-app app-up app-down bench-app

@@ -329,7 +329,7 @@ def main() -> int:
     parser.add_argument(
         "--mysql-url",
         default=os.environ.get("NOTEJAM_BENCH_MYSQL_URL")
-        or "mysql+pymysql://root@127.0.0.1:3306/notejam_bench?charset=utf8mb4",
+        or "mysql+mysqldb://root@127.0.0.1:3306/notejam_bench?charset=utf8mb4",
     )
     parser.add_argument("--env", action="append", default=[], help="extra KEY=VALUE for the app server")
     args = parser.parse_args()

@@ -9,13 +9,14 @@ from typing import Any
 from flask import Flask, render_template, request, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
 from whitenoise import WhiteNoise
 
 from . import auth, health, notes, pads, weblog
 from .config import from_environment
 from .dates import humandate
-from .db import db, migrate
+from .db import db, migrate, require_tls
 
 csrf = CSRFProtect()
 
@@ -42,6 +43,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.session_interface = SessionInterface()
     db.init_app(app)
+    if app.config.get("DATABASE_REQUIRE_TLS"):
+        with app.app_context():
+            event.listen(db.engine, "connect", require_tls)
     migrate.init_app(app, db)
     csrf.init_app(app)
     auth.login_manager.init_app(app)

@@ -3,8 +3,9 @@
 The runtime contract (docs in ../README.md):
 
 - ``DATABASE_URL``: any SQLAlchemy URL; else ``DB_HOST``/``DB_PORT``/``DB_NAME``/``DB_USER``/
-  ``DB_PASSWORD`` as ECS injects them (MySQL through PyMySQL, utf8mb4, TLS verified against the RDS
-  CA bundle in ``DB_SSL_CA``); else a SQLite file in the instance folder.
+  ``DB_PASSWORD`` as ECS injects them (MySQL through mysqlclient, the C driver, or PyMySQL with
+  ``DB_DRIVER=pymysql``; utf8mb4; TLS verified against the RDS CA bundle in ``DB_SSL_CA``); else a
+  SQLite file in the instance folder.
 - ``SECRET_KEY``: required outside development and testing.
 - ``NOTEJAM_MAIL_OUTBOX``: a folder receiving each outgoing mail as an .eml file; otherwise SES
   (``NOTEJAM_MAIL_BACKEND=ses``, the default when running in AWS).
@@ -18,6 +19,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.engine import URL, make_url
+
+# The MySQL drivers the app knows how to give verified TLS to. mysqlclient (MySQLdb, C) is the
+# default: it costs a list page about a third less CPU than PyMySQL (docs/benchmarks-app.md).
+MYSQL_DRIVERS = ("mysqldb", "pymysql")
+DEFAULT_MYSQL_DRIVER = "mysqldb"
 
 # Where the Dockerfile puts the RDS global CA bundle, downloaded at image build time.
 DEFAULT_RDS_CA_BUNDLE = "/opt/notejam/rds-global-bundle.pem"
@@ -61,8 +67,11 @@ def database_url(env: Mapping[str, str], instance_path: str) -> tuple[str, dict[
         url = make_url(env["DATABASE_URL"])
         return url.render_as_string(hide_password=False), _tls_connect_args(env, url, explicit_only=True)
     if env.get("DB_HOST"):
+        driver = env.get("DB_DRIVER", "").strip().lower() or DEFAULT_MYSQL_DRIVER
+        if driver not in MYSQL_DRIVERS:
+            raise ConfigError(f"DB_DRIVER={driver!r}: use one of {', '.join(MYSQL_DRIVERS)}")
         url = URL.create(
-            "mysql+pymysql",
+            f"mysql+{driver}",
             username=env.get("DB_USER") or None,
             password=env.get("DB_PASSWORD") or None,
             host=env["DB_HOST"],
@@ -91,7 +100,19 @@ def _tls_connect_args(env: Mapping[str, str], url: URL, explicit_only: bool) -> 
         ca = DEFAULT_RDS_CA_BUNDLE
     if not ca:
         return {}
-    return {"ssl_ca": ca, "ssl_verify_cert": True, "ssl_verify_identity": True}
+    driver = url.get_driver_name()
+    if driver == "pymysql":
+        return {"ssl_ca": ca, "ssl_verify_cert": True, "ssl_verify_identity": True}
+    if driver == "mysqldb":
+        # mysqlclient: VERIFY_IDENTITY requires TLS and checks the chain against the CA and the
+        # server's name against the host (on MariaDB's Connector/C, mysqlclient maps it to
+        # MYSQL_OPT_SSL_ENFORCE plus MYSQL_OPT_SSL_VERIFY_SERVER_CERT, which checks both).
+        return {"ssl": {"ca": ca}, "ssl_mode": "VERIFY_IDENTITY"}
+    # Another driver's TLS options are unknown here: refuse rather than connect without TLS.
+    raise ConfigError(
+        f"DATABASE_URL names the MySQL driver {driver!r}; verified TLS (DB_SSL_CA) is set up only for "
+        f"{', '.join(MYSQL_DRIVERS)}"
+    )
 
 
 def mail_backend(env: Mapping[str, str], development: bool) -> str:
@@ -139,6 +160,8 @@ def from_environment(env: Mapping[str, str], instance_path: str, testing: bool) 
         "SQLALCHEMY_DATABASE_URI": url,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
         "SQLALCHEMY_TRACK_MODIFICATIONS": False,
+        # Verified TLS was configured: every new connection must prove it is encrypted (db.py).
+        "DATABASE_REQUIRE_TLS": bool(connect_args),
         "NOTEJAM_DEVELOPMENT": development,
         "MAIL_BACKEND": backend,
         "MAIL_OUTBOX": env.get("NOTEJAM_MAIL_OUTBOX") or os.path.join(instance_path, "outbox"),

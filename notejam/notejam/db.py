@@ -9,6 +9,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase
 
 MIGRATIONS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "migrations")
@@ -37,3 +38,25 @@ def _sqlite_enforces_foreign_keys(dbapi_connection, _record):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+
+
+class InsecureDatabaseConnection(SQLAlchemyError):
+    """TLS to the database was asked for (DB_SSL_CA) but the session is not encrypted."""
+
+
+def require_tls(dbapi_connection, _record) -> None:
+    """Refuse a new MySQL connection that is not encrypted (a pool "connect" listener).
+
+    PyMySQL given a CA bundle still connects in plain text to a server that does not offer TLS
+    (or to anyone stripping it on the way); mysqlclient's VERIFY_IDENTITY refuses by itself. One
+    statement per new pooled connection, none per request.
+    """
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    if not row or not row[1]:
+        dbapi_connection.close()
+        raise InsecureDatabaseConnection("the database connection is not encrypted although DB_SSL_CA is set")

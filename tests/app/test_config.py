@@ -4,6 +4,7 @@ import pytest
 
 from notejam import create_app
 from notejam.config import ConfigError, database_url, from_environment
+from notejam.db import db
 
 CONFIG_VARIABLES = (
     "SECRET_KEY",
@@ -14,6 +15,7 @@ CONFIG_VARIABLES = (
     "DB_USER",
     "DB_PASSWORD",
     "DB_SSL_CA",
+    "DB_DRIVER",
     "FLASK_DEBUG",
     "NOTEJAM_ENV",
     "NOTEJAM_MAIL_OUTBOX",
@@ -68,16 +70,78 @@ def test_ecs_database_variables_build_a_mysql_url(tmp_path):
     env = {"DB_HOST": "db.example", "DB_PORT": "3307", "DB_NAME": "notejam", "DB_USER": "app"}
     env["DB_PASSWORD"] = "p@ss:w/rd%"
     url, connect_args = database_url(env, str(tmp_path))
-    assert url == "mysql+pymysql://app:p%40ss%3Aw%2Frd%25@db.example:3307/notejam?charset=utf8mb4"
+    # mysqlclient, the C driver, by default (docs/benchmarks-app.md)
+    assert url == "mysql+mysqldb://app:p%40ss%3Aw%2Frd%25@db.example:3307/notejam?charset=utf8mb4"
     assert connect_args == {}  # no CA bundle outside the image: a local MariaDB without TLS
 
 
-def test_tls_is_verified_against_the_ca_bundle(tmp_path):
+def test_db_driver_chooses_pymysql_and_rejects_unknown_drivers(tmp_path):
+    url, _ = database_url({"DB_HOST": "db.example", "DB_DRIVER": "pymysql"}, str(tmp_path))
+    assert url.startswith("mysql+pymysql://")
+    with pytest.raises(ConfigError, match="DB_DRIVER"):
+        database_url({"DB_HOST": "db.example", "DB_DRIVER": "mysqlconnector"}, str(tmp_path))
+
+
+# What each driver needs to require TLS, check the chain against the CA and the host name.
+VERIFIED_TLS = {
+    "mysqldb": lambda ca: {"ssl": {"ca": ca}, "ssl_mode": "VERIFY_IDENTITY"},
+    "pymysql": lambda ca: {"ssl_ca": ca, "ssl_verify_cert": True, "ssl_verify_identity": True},
+}
+
+
+@pytest.mark.parametrize("driver", sorted(VERIFIED_TLS))
+def test_tls_is_verified_against_the_ca_bundle_for_each_driver(tmp_path, driver):
     bundle = tmp_path / "rds.pem"
     bundle.write_text("-----BEGIN CERTIFICATE-----\n")
-    env = {"DB_HOST": "aurora.example", "DB_USER": "app", "DB_SSL_CA": str(bundle)}
+    env = {"DB_HOST": "aurora.example", "DB_USER": "app", "DB_SSL_CA": str(bundle), "DB_DRIVER": driver}
     _url, connect_args = database_url(env, str(tmp_path))
-    assert connect_args == {"ssl_ca": str(bundle), "ssl_verify_cert": True, "ssl_verify_identity": True}
+    assert connect_args == VERIFIED_TLS[driver](str(bundle))
+    # The same through DATABASE_URL, including a URL that names no driver (SQLAlchemy: mysqldb).
+    for url in (f"mysql+{driver}://app@aurora.example/notejam", "mysql://app@aurora.example/notejam"):
+        if url.startswith("mysql://") and driver != "mysqldb":
+            continue
+        _url, connect_args = database_url({"DATABASE_URL": url, "DB_SSL_CA": str(bundle)}, str(tmp_path))
+        assert connect_args == VERIFIED_TLS[driver](str(bundle))
+
+
+@pytest.mark.parametrize("driver", sorted(VERIFIED_TLS))
+def test_the_engine_gets_the_drivers_tls_arguments(tmp_path, monkeypatch, driver):
+    bundle = tmp_path / "rds.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    monkeypatch.setenv("DATABASE_URL", f"mysql+{driver}://app@aurora.example/notejam?charset=utf8mb4")
+    monkeypatch.setenv("DB_SSL_CA", str(bundle))
+    app = create_app({"TESTING": True, "SECRET_KEY": "k"})
+    options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+    assert options["connect_args"] == VERIFIED_TLS[driver](str(bundle))
+    assert app.config["DATABASE_REQUIRE_TLS"] is True
+    seen = {}
+
+    class Refused(Exception):
+        pass
+
+    def fake_connect(*_args, **kwargs):
+        seen.update(kwargs)
+        raise Refused  # stop before any network access
+
+    with app.app_context():
+        engine = db.engine
+        assert engine.dialect.driver == driver
+        monkeypatch.setattr(engine.dialect.loaded_dbapi, "connect", fake_connect)
+        with pytest.raises(Exception) as refused:  # SQLAlchemy may wrap it
+            engine.connect()
+        assert isinstance(refused.value, Refused) or isinstance(refused.value.__cause__, Refused)
+    # What the driver is handed: the URL's arguments plus the verified TLS ones.
+    assert seen["host"] == "aurora.example"
+    for key, value in VERIFIED_TLS[driver](str(bundle)).items():
+        assert seen[key] == value
+
+
+def test_an_unknown_mysql_driver_with_tls_is_refused(tmp_path):
+    bundle = tmp_path / "rds.pem"
+    bundle.write_text("x")
+    env = {"DATABASE_URL": "mysql+mysqlconnector://u@h/d", "DB_SSL_CA": str(bundle)}
+    with pytest.raises(ConfigError, match="mysqlconnector"):
+        database_url(env, str(tmp_path))
 
 
 def test_a_missing_ca_bundle_is_an_error_not_plaintext(tmp_path):
@@ -91,7 +155,7 @@ def test_the_images_ca_bundle_is_used_when_present(tmp_path, monkeypatch):
     bundle.write_text("x")
     monkeypatch.setattr("notejam.config.DEFAULT_RDS_CA_BUNDLE", str(bundle))
     _url, connect_args = database_url({"DB_HOST": "aurora.example"}, str(tmp_path))
-    assert connect_args["ssl_ca"] == str(bundle)
+    assert connect_args == VERIFIED_TLS["mysqldb"](str(bundle))
 
 
 def test_database_url_wins_over_db_variables(tmp_path):
