@@ -44,6 +44,27 @@ def test_register_fills_port_mapping_defaults(network):
     ]
 
 
+def test_register_fills_health_check_timings(network):
+    network["ecs"].register_task_definition(
+        family="hc",
+        containerDefinitions=[
+            {"name": "app", "image": "i", "memory": 64, "healthCheck": {"command": ["CMD", "true"]}},
+            {
+                "name": "side",
+                "image": "i",
+                "memory": 64,
+                "healthCheck": {"command": ["CMD", "true"], "retries": 5},
+            },
+        ],
+    )
+    td = network["ecs"].describe_task_definition(taskDefinition="hc")["taskDefinition"]
+    checks = [c["healthCheck"] for c in td["containerDefinitions"]]
+    assert checks == [
+        {"command": ["CMD", "true"], "interval": 30, "timeout": 5, "retries": 3},
+        {"command": ["CMD", "true"], "interval": 30, "timeout": 5, "retries": 5},
+    ]
+
+
 def test_create_service_keeps_deployment_settings_and_accepts_no_security_groups(network):
     service = create_service(
         network["ecs"],

@@ -155,11 +155,20 @@ def _update_service(self, service_properties):
     return updated
 
 
+# What AWS reports for a container health check registered without its timings (the HealthCheck
+# API reference's defaults; DescribeTaskDefinition returns them, startPeriod stays unset).
+_HEALTH_CHECK_DEFAULTS = {"interval": 30, "timeout": 5, "retries": 3}
+
+
 def _register_task_definition(self, *args, **kwargs):
     """AWS fills in each port mapping's protocol (tcp) and, in awsvpc mode, its hostPort (equal to
-    the containerPort); moto echoes the request."""
+    the containerPort), and a health check's interval (30), timeout (5) and retries (3) when they
+    are not given; moto echoes the request."""
     task_definition = _register_task_definition.__wrapped__(self, *args, **kwargs)
     for container in task_definition.container_definitions:
+        if container.get("healthCheck"):
+            for key, value in _HEALTH_CHECK_DEFAULTS.items():
+                container["healthCheck"].setdefault(key, value)
         for mapping in container.get("portMappings") or []:
             mapping.setdefault("protocol", "tcp")
             if task_definition.network_mode == "awsvpc" and "containerPort" in mapping:
