@@ -332,12 +332,22 @@ def main() -> int:
         or "mysql+mysqldb://root@127.0.0.1:3306/notejam_bench?charset=utf8mb4",
     )
     parser.add_argument("--env", action="append", default=[], help="extra KEY=VALUE for the app server")
+    parser.add_argument(
+        "--compare",
+        action="append",
+        default=[],
+        metavar="LABEL:KEY=VALUE,...",
+        help="instead of the full run: the list / (MariaDB, 50 notes) under each variant (app server"
+        " environment; DRIVER=pymysql|mysqldb picks the driver), alternating, --repeat rounds",
+    )
     args = parser.parse_args()
     extra = dict(item.split("=", 1) for item in args.env)
     if not shutil.which("wrk"):
         print("wrk is not installed (Debian package `wrk`)", file=sys.stderr)
         return 2
 
+    if args.compare:
+        return compare(args, [_variant(spec) for spec in args.compare])
     load_before = os.getloadavg()
     workdir = Path(tempfile.mkdtemp(prefix="notejam-bench-"))
     log = workdir / "gunicorn.log"
@@ -376,6 +386,56 @@ def main() -> int:
         print("some runs had non-2xx responses or socket errors", file=sys.stderr)
         return 1
     return 0
+
+
+def _variant(spec: str) -> tuple[str, dict[str, str]]:
+    label, _, settings = spec.partition(":")
+    return label, dict(item.split("=", 1) for item in settings.split(",") if item)
+
+
+def compare(args, variants: list[tuple[str, dict[str, str]]]) -> int:
+    """Side by side on one machine at one time: variants alternate, round after round.
+
+    A shared machine's load changes by the minute; alternating the variants spreads it over all
+    of them alike, so their ratios mean more than any single figure.
+    """
+    workdir = Path(tempfile.mkdtemp(prefix="notejam-compare-"))
+    log = workdir / "gunicorn.log"
+    base = make_url(args.mysql_url)
+    reset_mysql(args.mysql_url)
+    seed(args.mysql_url, 50)
+    runs: dict[str, list[Result]] = {label: [] for label, _ in variants}
+    load_before = os.getloadavg()
+    single = argparse.Namespace(**{**vars(args), "repeat": 1})
+    for round_number in range(args.repeat):
+        for label, settings in variants:
+            env = dict(settings)
+            driver = env.pop("DRIVER", base.get_driver_name())
+            url = base.set(drivername=f"mysql+{driver}").render_as_string(hide_password=False)
+            print(f"round {round_number + 1}, {label}:", flush=True)
+            with Server("notejam:create_app()", app_env(url, env), log):
+                cookie = sign_in()
+                runs[label].append(run_wrk(label, "/", cookie, single))
+    load_after = os.getloadavg()
+    print()
+    print(
+        f"load average before: {' / '.join(f'{x:.2f}' for x in load_before)}; after: "
+        f"{' / '.join(f'{x:.2f}' for x in load_after)}"
+    )
+    print("| variant | requests/s, each round | median | p50 ms | p99 ms | non-2xx | socket errors |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    failed = False
+    for label, results in runs.items():
+        ordered = sorted(results, key=lambda run: run.requests_per_s)
+        middle = ordered[len(ordered) // 2]
+        bad = sum(run.not_2xx for run in results), sum(run.socket_errors for run in results)
+        failed = failed or any(bad)
+        rounds = ", ".join(f"{run.requests_per_s:,.0f}" for run in results)
+        print(
+            f"| {label} | {rounds} | {middle.requests_per_s:,.0f} | {middle.p50_ms:.2f} "
+            f"| {middle.p99_ms:.2f} | {bad[0]} | {bad[1]} |"
+        )
+    return 1 if failed else 0
 
 
 WORKER_MATRIX = [

@@ -17,6 +17,7 @@ from . import auth, health, notes, pads, weblog
 from .config import from_environment
 from .dates import humandate
 from .db import db, migrate, require_tls
+from .listcache import ListCache
 
 csrf = CSRFProtect()
 
@@ -52,6 +53,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     for blueprint in (health.bp, auth.bp, notes.bp, pads.bp):
         app.register_blueprint(blueprint)
 
+    app.extensions["notejam.list_cache"] = ListCache(app.config["LIST_CACHE_SIZE"])
     weblog.install(app)
     _install_templating(app)
     _install_error_pages(app)
@@ -61,7 +63,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 def _install_templating(app: Flask) -> None:
     app.jinja_env.filters["humandate"] = humandate
-    app.jinja_env.globals["note_rows"] = notes.note_rows
     static_urls: dict[tuple[str, str], str] = {}
 
     def static_url(filename: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from datetime import datetime
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
@@ -36,20 +37,38 @@ class SignedInUser(UserMixin):
     """The signed-in user for the request, with their pads: plain rows, not ORM objects.
 
     It is loaded on every signed-in request, and every page shows the user's pads in the sidebar,
-    so both come from one Core query; views that change the account load the ORM ``User``.
+    so both come from one Core query; views that change the account load the ORM ``User``. The
+    data version (with the account's creation time) keys the list cache (listcache.py).
     """
 
-    __slots__ = ("email", "id", "pads", "password_hash")
+    __slots__ = ("created_at", "data_version", "email", "id", "pads", "password_hash")
 
-    def __init__(self, id: int, email: str, password_hash: str, pads: list[PadRow]):
+    def __init__(
+        self,
+        id: int,
+        email: str,
+        password_hash: str,
+        pads: list[PadRow],
+        data_version: int = 0,
+        created_at: datetime | None = None,
+    ):
         self.id, self.email, self.password_hash, self.pads = id, email, password_hash, pads
+        self.data_version, self.created_at = data_version, created_at
 
     def get_id(self) -> str:
         return f"{self.id}:{password_fingerprint(self.password_hash)}"
 
 
 _LOAD_USER_AND_PADS = (
-    select(User.id, User.email, User.password_hash, Pad.id.label("pad_id"), Pad.name.label("pad_name"))
+    select(
+        User.id,
+        User.email,
+        User.password_hash,
+        User.data_version,
+        User.created_at,
+        Pad.id.label("pad_id"),
+        Pad.name.label("pad_name"),
+    )
     .select_from(User)
     .outerjoin(Pad, Pad.user_id == User.id)
     .where(User.id == bindparam("user_id"))
@@ -66,7 +85,10 @@ def load_user(session_user_id: str) -> SignedInUser | None:
     if not rows or not hmac.compare_digest(password_fingerprint(rows[0].password_hash), fingerprint):
         return None
     pads = [PadRow(row.pad_id, row.pad_name) for row in rows if row.pad_id is not None]
-    return SignedInUser(rows[0].id, rows[0].email, rows[0].password_hash, pads)
+    first = rows[0]
+    return SignedInUser(
+        first.id, first.email, first.password_hash, pads, first.data_version, first.created_at
+    )
 
 
 def hash_password(password: str) -> str:

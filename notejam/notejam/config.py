@@ -177,6 +177,8 @@ def from_environment(env: Mapping[str, str], instance_path: str, testing: bool) 
         "PASSWORD_HASH_METHOD": env.get("NOTEJAM_PASSWORD_HASH", "scrypt"),
         "RESET_TOKEN_MAX_AGE": env_int(env, "NOTEJAM_RESET_TOKEN_MAX_AGE", 3600),
         "NOTES_PER_PAGE": env_int(env, "NOTEJAM_NOTES_PER_PAGE", 50),
+        # Rendered list pages kept per worker process (listcache.py); 0 turns the cache off.
+        "LIST_CACHE_SIZE": env_int(env, "NOTEJAM_LIST_CACHE_SIZE", 512),
         "STATIC_MAX_AGE": env_int(env, "NOTEJAM_STATIC_MAX_AGE", 365 * 24 * 3600),
         "PROXY_FIX": env_flag(env, "NOTEJAM_PROXY_FIX", True),
         "ACCESS_LOG": env_flag(env, "NOTEJAM_ACCESS_LOG", True),

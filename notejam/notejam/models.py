@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from flask import current_app
 from flask_login import UserMixin
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -39,6 +39,8 @@ class User(UserMixin, db.Model):
     # scrypt/argon2 strings run past 100 characters; 255 leaves room for stronger parameters.
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    # Bumped with every write to the user's pads or notes: the key of the list cache (listcache.py).
+    data_version: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
     def get_id(self) -> str:
         # The session names the user *and* the password it signed in with: changing or

@@ -16,9 +16,10 @@ from markupsafe import Markup, escape
 from sqlalchemy import bindparam, delete, select
 from wtforms.fields.choices import SelectChoice
 
-from .dates import humandate
+from .dates import current_day, humandate
 from .db import db
 from .forms import ConfirmForm, NoteForm
+from .listcache import CachedRows, ListCache, bump_data_version
 from .models import Note, Pad, utcnow
 
 bp = Blueprint("notes", __name__)
@@ -59,19 +60,14 @@ def owned_pad(pad_id: int) -> Any:
 
 @dataclass
 class NotePage:
-    notes: list[Any]
+    rows: Markup  # the rendered <tr> rows
+    count: int
     order: str
     page: int
     has_next: bool
 
 
-def list_notes(pad_id: int | None = None) -> NotePage:
-    order = request.args.get("order", DEFAULT_ORDER)
-    if order not in ORDERS:
-        order = DEFAULT_ORDER
-    page = request.args.get("page", 1, type=int) or 1
-    page = max(page, 1)
-    per_page = current_app.config["NOTES_PER_PAGE"]
+def _list_query(pad_id: int | None, order: str, page: int, per_page: int) -> Any:
     # Pad names come from the sidebar's pads (already loaded), not from a join.
     columns = [Note.id, Note.name, Note.updated_at, Note.pad_id]
     if pad_id is None:
@@ -79,13 +75,47 @@ def list_notes(pad_id: int | None = None) -> NotePage:
     else:
         # user_id too: the pad is the user's (checked), and the index on pad_id serves this.
         query = select(*columns).where(Note.pad_id == pad_id, Note.user_id == current_user.id)
-    query = query.order_by(*ORDERS[order]).limit(per_page + 1).offset((page - 1) * per_page)
-    # Core, not ORM: plain rows are all the template needs, at a fraction of the cost.
-    rows = db.session.connection().execute(query).all()
-    return NotePage(notes=rows[:per_page], order=order, page=page, has_next=len(rows) > per_page)
+    return query.order_by(*ORDERS[order]).limit(per_page + 1).offset((page - 1) * per_page)
 
 
-def note_rows(notes: list[Any], with_pad: bool) -> Markup:
+def list_notes(pad_id: int | None = None) -> NotePage:
+    """One page of the user's notes (or a pad's), its rows rendered, from the list cache if there.
+
+    The cache key holds the user's data version, read with the user in this request: any write
+    to the user's pads or notes since the rows were cached makes a new key (listcache.py).
+    """
+    order = request.args.get("order", DEFAULT_ORDER)
+    if order not in ORDERS:
+        order = DEFAULT_ORDER
+    page = request.args.get("page", 1, type=int) or 1
+    page = max(page, 1)
+    per_page = current_app.config["NOTES_PER_PAGE"]
+    day = current_day()  # "Today at" and "Yesterday at" change at midnight (UTC)
+    key = (
+        current_user.id,
+        current_user.created_at,  # an account id reused after a deletion is another user
+        current_user.data_version,
+        pad_id,
+        order,
+        page,
+        per_page,
+        request.script_root,
+        day,
+    )
+    cache: ListCache = current_app.extensions["notejam.list_cache"]
+    entry = cache.get(key)
+    if entry is None:
+        # Core, not ORM: plain rows are all the rendering needs, at a fraction of the cost.
+        rows = db.session.connection().execute(_list_query(pad_id, order, page, per_page)).all()
+        notes = rows[:per_page]
+        entry = CachedRows(
+            note_rows(notes, with_pad=pad_id is None, day=day), len(notes), len(rows) > per_page
+        )
+        cache.put(key, entry)
+    return NotePage(rows=entry.html, count=entry.count, order=order, page=page, has_next=entry.has_next)
+
+
+def note_rows(notes: list[Any], with_pad: bool, day: int | None = None) -> Markup:
     """The <tr> rows of a note list.
 
     Python rather than a Jinja loop: a 50-row list spent most of its render time in per-row
@@ -102,7 +132,7 @@ def note_rows(notes: list[Any], with_pad: bool) -> Markup:
                 parts.append(f'<td class="pad"><a href="{root}/pads/{note_pad_id}/">{pad_name}</a></td>')
             else:
                 parts.append('<td class="pad"><span class="muted">No pad</span></td>')
-        parts.append(f'<td class="date">{humandate(updated_at)}</td></tr>\n')
+        parts.append(f'<td class="date">{humandate(updated_at, day=day)}</td></tr>\n')
     return Markup("".join(parts))  # noqa: S704 - built from escaped values and integers
 
 
@@ -153,6 +183,7 @@ def create():
                 abort(404)
             form.pad.data = str(owned_pad(int(preselect)).id)
     if form.validate_on_submit():
+        bump_data_version(current_user.id)
         now = utcnow()
         note = Note(
             user_id=current_user.id,
@@ -183,6 +214,7 @@ def edit(note_id: int):
     note = owned_note_or_404(note_id)
     form = _note_form(note)
     if form.validate_on_submit():
+        bump_data_version(current_user.id)
         note.name = form.name.data
         note.text = form.text.data
         note.pad_id = _chosen_pad_id(form)
@@ -200,6 +232,7 @@ def delete_note(note_id: int):
     form = ConfirmForm()
     if form.validate_on_submit():
         pad_id = note.pad_id
+        bump_data_version(current_user.id)
         db.session.execute(delete(Note).where(Note.id == note.id, Note.user_id == current_user.id))
         db.session.commit()
         flash("The note is deleted.", "success")

@@ -8,6 +8,7 @@ from sqlalchemy import delete, update
 
 from .db import db
 from .forms import ConfirmForm, PadForm
+from .listcache import bump_data_version
 from .models import Pad
 from .notes import list_notes, owned_pad, user_pads
 
@@ -19,6 +20,7 @@ bp = Blueprint("pads", __name__, url_prefix="/pads")
 def create():
     form = PadForm()
     if form.validate_on_submit():
+        bump_data_version(current_user.id)
         pad = Pad(user_id=current_user.id, name=form.name.data)
         db.session.add(pad)
         db.session.commit()
@@ -41,6 +43,7 @@ def edit(pad_id: int):
     pad = owned_pad(pad_id)
     form = PadForm(data={"name": pad.name})
     if form.validate_on_submit():
+        bump_data_version(current_user.id)  # pad names show in the note lists' rows
         db.session.execute(
             update(Pad).where(Pad.id == pad.id, Pad.user_id == current_user.id).values(name=form.name.data)
         )
@@ -57,6 +60,7 @@ def delete_pad(pad_id: int):
     form = ConfirmForm()
     if form.validate_on_submit():
         # The database deletes the pad's notes through the foreign key's ON DELETE CASCADE.
+        bump_data_version(current_user.id)
         db.session.execute(delete(Pad).where(Pad.id == pad.id, Pad.user_id == current_user.id))
         db.session.commit()
         flash("The pad and its notes are deleted.", "success")

@@ -9,7 +9,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from notejam import create_app
 from notejam.db import db
@@ -95,3 +95,38 @@ def test_flask_db_upgrade_works_from_the_repository_root(empty_database_url, tmp
     )
     assert result.returncode == 0, result.stderr
     assert "Running upgrade  -> 0001_initial" in result.stderr
+
+
+def test_the_data_version_migration_keeps_existing_data_and_goes_down_cleanly(migration_app):
+    # 0002 adds users.data_version to a database with accounts, pads and notes in it: existing
+    # users start at 0, and going back to 0001 (a plain DROP COLUMN) keeps every pad and note.
+    with migration_app.app_context():
+        upgrade(revision="0001_initial")
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO users (id, email, password_hash, created_at) "
+                    "VALUES (7, 'old@example.com', 'x', '2026-01-01 00:00:00')"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO pads (id, user_id, name, created_at) "
+                    "VALUES (3, 7, 'P', '2026-01-01 00:00:00')"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO notes (user_id, pad_id, name, text, created_at, updated_at) "
+                    "VALUES (7, 3, 'N', 't', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+                )
+            )
+        upgrade()
+        with db.engine.connect() as connection:
+            assert connection.execute(text("SELECT data_version FROM users WHERE id = 7")).scalar_one() == 0
+        downgrade(revision="0001_initial")
+        with db.engine.connect() as connection:
+            assert connection.execute(text("SELECT COUNT(*) FROM notes")).scalar_one() == 1
+            assert connection.execute(text("SELECT COUNT(*) FROM pads")).scalar_one() == 1
+        upgrade()
+    assert schema_differences(migration_app) == []

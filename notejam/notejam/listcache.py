@@ -1,0 +1,81 @@
+"""A bounded, per-process cache of rendered note-list rows, keyed by the user's data version.
+
+``users.data_version`` is bumped in the same transaction as every write to the user's pads or
+notes (``bump_data_version``) and read with the user on every request (auth.load_user). A list
+page's rows are cached under (user, data version, pad, order, page, day), so a repeated list skips
+the notes query and the rendering of its rows. Every worker process (and every ECS task) has its
+own cache, and all of them stay correct because the version comes from the database on each
+request: after a write, no worker has the new version in its cache and each renders afresh.
+
+Rows read after the version was read can only be newer than that version, never older (the
+version is bumped in the writing transaction), so a cached entry never hides a committed write.
+
+Only the rows are cached; the page around them (CSRF token, flash messages, the sidebar) is
+rendered for every request.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Any, NamedTuple
+
+from markupsafe import Markup
+from sqlalchemy import update
+
+from .db import db
+from .models import User
+
+
+class CachedRows(NamedTuple):
+    html: Markup
+    count: int
+    has_next: bool
+
+
+class ListCache:
+    """Least-recently-used mapping with a size bound; safe for gunicorn's threads."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._entries: OrderedDict[tuple[Any, ...], CachedRows] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: tuple[Any, ...]) -> CachedRows | None:
+        if self.size <= 0:
+            return None
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                self.misses += 1
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return entry
+
+    def put(self, key: tuple[Any, ...], entry: CachedRows) -> None:
+        if self.size <= 0:
+            return
+        with self._lock:
+            self._entries[key] = entry
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def bump_data_version(user_id: int) -> None:
+    """Mark the user's pads and notes as changed; call before the write, in its transaction.
+
+    First in the transaction on purpose: the row lock on the user is taken before any insert or
+    update that checks a foreign key to it, so two concurrent writes by one user queue instead of
+    deadlocking.
+    """
+    db.session.execute(
+        update(User).where(User.id == user_id).values(data_version=User.data_version + 1),
+        execution_options={"synchronize_session": False},
+    )
