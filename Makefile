@@ -87,7 +87,7 @@ lint: install ## ansible-lint (production profile) and ruff
 	$(BIN)/ruff check .
 
 # --- benchmarks (not tests: figures depend on the machine) ---------------------------------------
-bench: bench-converge bench-app ## every benchmark; results in docs/benchmarks*.md
+bench: bench-converge bench-app bench-ecs ## every benchmark; results in docs/benchmarks*.md
 
 bench-converge: install ## first converge, no-op re-runs and their API calls for inventories/local
 	$(BIN)/python bench/converge.py --inventory local --runs 3 --out docs/benchmarks-converge.md
