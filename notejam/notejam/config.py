@@ -148,6 +148,10 @@ def from_environment(env: Mapping[str, str], instance_path: str, testing: bool) 
         # Database errors end up in the logs: without this their messages carry the statement's
         # parameters, i.e. note contents, emails and password hashes.
         "hide_parameters": True,
+        # The Session ends every transaction (commit, or rollback when it closes at the end of
+        # the request) before the connection goes back, so the pool's own rollback on return
+        # would be a second round trip to the database for nothing.
+        "pool_reset_on_return": None,
     }
     if not url.startswith("sqlite"):
         engine_options["pool_size"] = env_int(env, "DB_POOL_SIZE", 5)
@@ -177,7 +181,7 @@ def from_environment(env: Mapping[str, str], instance_path: str, testing: bool) 
         "PASSWORD_HASH_METHOD": env.get("NOTEJAM_PASSWORD_HASH", "scrypt"),
         "RESET_TOKEN_MAX_AGE": env_int(env, "NOTEJAM_RESET_TOKEN_MAX_AGE", 3600),
         "NOTES_PER_PAGE": env_int(env, "NOTEJAM_NOTES_PER_PAGE", 50),
-        # Rendered list pages kept per worker process (listcache.py); 0 turns the cache off.
+        # Rendered list pages and rows kept per worker process (listcache.py); 0 turns it off.
         "LIST_CACHE_SIZE": env_int(env, "NOTEJAM_LIST_CACHE_SIZE", 512),
         "STATIC_MAX_AGE": env_int(env, "NOTEJAM_STATIC_MAX_AGE", 365 * 24 * 3600),
         "PROXY_FIX": env_flag(env, "NOTEJAM_PROXY_FIX", True),

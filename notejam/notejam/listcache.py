@@ -1,4 +1,4 @@
-"""A bounded, per-process cache of rendered note-list rows, keyed by the user's data version.
+"""A bounded, per-process cache of rendered note lists, keyed by the user's data version.
 
 ``users.data_version`` is bumped in the same transaction as every write to the user's pads or
 notes (``bump_data_version``) and read with the user on every request (auth.load_user). A list
@@ -10,8 +10,9 @@ request: after a write, no worker has the new version in its cache and each rend
 Rows read after the version was read can only be newer than that version, never older (the
 version is bumped in the writing transaction), so a cached entry never hides a committed write.
 
-Only the rows are cached; the page around them (CSRF token, flash messages, the sidebar) is
-rendered for every request.
+Two kinds of entries: a list's rows, and the whole list page (the rows, the sidebar's pads, the
+account's email) with a placeholder for the CSRF token, which is put in for every request. A page
+with a flash message to show is rendered around the cached rows instead.
 """
 
 from __future__ import annotations
@@ -38,12 +39,12 @@ class ListCache:
 
     def __init__(self, size: int):
         self.size = size
-        self._entries: OrderedDict[tuple[Any, ...], CachedRows] = OrderedDict()
+        self._entries: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: tuple[Any, ...]) -> CachedRows | None:
+    def get(self, key: tuple[Any, ...]) -> Any:
         if self.size <= 0:
             return None
         with self._lock:
@@ -55,7 +56,7 @@ class ListCache:
             self.hits += 1
             return entry
 
-    def put(self, key: tuple[Any, ...], entry: CachedRows) -> None:
+    def put(self, key: tuple[Any, ...], entry: Any) -> None:
         if self.size <= 0:
             return
         with self._lock:

@@ -10,7 +10,7 @@ from .db import db
 from .forms import ConfirmForm, PadForm
 from .listcache import bump_data_version
 from .models import Pad
-from .notes import list_notes, owned_pad, user_pads
+from .notes import list_page, owned_pad, user_pads
 
 bp = Blueprint("pads", __name__, url_prefix="/pads")
 
@@ -32,9 +32,7 @@ def create():
 @bp.route("/<int:pad_id>/")
 @login_required
 def detail(pad_id: int):
-    pad = owned_pad(pad_id)
-    listing = list_notes(pad_id=pad.id)
-    return render_template("notes/list.html", listing=listing, pad=pad, pads=user_pads())
+    return list_page(owned_pad(pad_id))
 
 
 @bp.route("/<int:pad_id>/edit/", methods=["GET", "POST"])

@@ -15,6 +15,7 @@ from notejam.listcache import CachedRows, ListCache
 from notejam.models import User
 
 from .conftest import PASSWORD, AuthActions
+from .test_csrf import csrf_token_in
 
 
 def note_names(page: bytes) -> list[str]:
@@ -214,3 +215,48 @@ def test_order_and_page_are_part_of_the_key(make_app, path):
         db.session.execute(update(User).values(email=User.email))  # no bump: nothing changes
         db.session.commit()
     assert note_names(client.get(path).data) == expected[path]
+
+
+def test_a_cached_page_carries_a_working_csrf_token_of_its_own_session(make_app):
+    # The whole list page is cached with a placeholder for the CSRF token; each request gets the
+    # token of its own session, and the sign-out form on a cached page works.
+    app = make_app(WTF_CSRF_ENABLED=True)
+    sessions = []
+    for email in ("one@example.com", "two@example.com"):
+        client = app.test_client()
+        token = csrf_token_in(client.get("/signup/").data)
+        data = {"email": email, "password": PASSWORD, "repeat_password": PASSWORD, "csrf_token": token}
+        assert client.post("/signup/", data=data).status_code == 302
+        token = csrf_token_in(client.get("/signin/").data)
+        data = {"email": email, "password": PASSWORD, "csrf_token": token}
+        assert client.post("/signin/", data=data).status_code == 302
+        sessions.append(client)
+    one, two = sessions
+    one.get("/")  # the flash of the sign-in; then the page is cached
+    first, cached = one.get("/").data, one.get("/").data
+    assert b"csrf-" not in cached and csrf_token_in(cached)
+    assert cached.replace(csrf_token_in(cached).encode(), b"") == first.replace(
+        csrf_token_in(first).encode(), b""
+    )
+    two.get("/")
+    other = two.get("/").data
+    assert b"two@example.com" in other and b"one@example.com" not in other
+    assert two.post("/signout/", data={"csrf_token": csrf_token_in(cached)}).status_code == 400  # one's token
+    assert one.post("/signout/", data={"csrf_token": csrf_token_in(cached)}).status_code == 302
+
+
+def test_a_flash_message_shows_on_a_cached_list_page_once(client, auth, make_note):
+    auth.signup_and_signin()
+    make_note("kept")
+    client.get("/")
+    client.get("/")  # cached now
+    auth.signout()
+    auth.signin()  # flashes "You are signed in." and leaves the data version as it was
+    page = client.get("/").data
+    assert b"You are signed in." in page and note_names(page) == ["kept"]
+    again = client.get("/").data
+    assert b"You are signed in." not in again and note_names(again) == ["kept"]
+    note = make_note("gone")
+    assert client.post(f"/notes/{note}/delete/").status_code == 302
+    page = client.get("/").data
+    assert b"The note is deleted." in page and note_names(page) == ["kept"]
