@@ -146,7 +146,6 @@ class Run:
         self.changed = sum(int(m.group(3)) for m in recaps) if recaps else None
         self.failed = returncode != 0 or any(int(m.group(5)) for m in recaps)
         self.registered = calls["calls"].get("ecs:RegisterTaskDefinition", 0)
-        self.service_updates = calls["calls"].get("ecs:UpdateService", 0)
         self.error = first_failure(output) if self.failed else ""
         times = {name: float(seconds) for name, seconds in TASK_TIME.findall(output)}
         self.taskdef_time = next((t for name, t in times.items() if name.startswith("Task definition")), None)
@@ -271,12 +270,46 @@ HEALTH_CHECK_PROBE = {"bench_health_check": {"command": HEALTH_CHECK_COMMAND}}
 OTHER_SPELLING = {"ours": "family_revision", "theirs": "arn"}
 
 
+# A family that has seen deploys: this many older revisions (earlier image tags) before the wanted one.
+HISTORY = 20
+
+
+def deploy_history(session, variables):
+    """Register HISTORY revisions of a new family, copies of the side's definition with earlier
+    image tags (what a season of deploys leaves behind); returns the extra vars that converge that
+    family and a service of its own."""
+    ecs = session.client("ecs")
+    td = ecs.describe_task_definition(taskDefinition=f"{variables['bench_family']}:1")["taskDefinition"]
+    family = f"{variables['bench_family']}-history"
+    keep = (
+        "containerDefinitions",
+        "executionRoleArn",
+        "networkMode",
+        "requiresCompatibilities",
+        "cpu",
+        "memory",
+    )
+    request = {key: td[key] for key in keep if key in td}
+    for i in range(HISTORY):
+        container = dict(
+            td["containerDefinitions"][0], image=variables["bench_image"].replace(":1.4.2", f":1.3.{i}")
+        )
+        ecs.register_task_definition(family=family, **dict(request, containerDefinitions=[container]))
+    return {"bench_family": family, "bench_service": f"{variables['bench_service']}-history"}
+
+
 def run_probes(sides, env, emulator, session, variables, files):
     results = {side: [] for side in sides}
     for side in sides:
         spelling = {"bench_task_definition_by": OTHER_SPELLING[side]}
         run = run_side(side, "probe: task definition spelled otherwise", env, files[side], emulator, spelling)
-        results[side].append(("no-op re-run, task_definition as ARN / as family:revision", run, None))
+        results[side].append(("no-op re-run, task_definition spelled the other way", run, None))
+    history = {side: deploy_history(session, variables[side]) for side in sides}
+    for side in sides:
+        run_side(side, "probe: history family, first run", env, files[side], emulator, history[side])
+    for side in sides:
+        run = run_side(side, "probe: history family, no-op re-run", env, files[side], emulator, history[side])
+        results[side].append((f"no-op re-run, family with {HISTORY} older revisions", run, None))
     extra = {}
     for label, change, expectation, before in PROBES:
         extra = {**extra, **change}
@@ -291,9 +324,9 @@ def run_probes(sides, env, emulator, session, variables, files):
             results[side].append((label, run, held))
     extra = {**extra, **HEALTH_CHECK_PROBE}
     for side in sides:
-        run_side(side, "probe: health check without timings", env, files[side], emulator, extra)
+        run_side(side, "probe: health check without timings, first", env, files[side], emulator, extra)
     for side in sides:
-        run = run_side(side, "probe: ... and its no-op re-run", env, files[side], emulator, extra)
+        run = run_side(side, "probe: health check without timings, no-op", env, files[side], emulator, extra)
         results[side].append(("no-op re-run, health check timings left to AWS", run, None))
     return results
 
@@ -421,15 +454,21 @@ def probe_table(probes):
         "",
         "## One change at a time: is it detected, and does AWS hold it afterwards?",
         "",
-        "Each probe changes one value against the previous run (cumulatively, in this order) and is run "
-        "once per side; `held` is read back from AWS with boto3 after the run (the service's task "
-        "definition and configuration). The first row is a no-op re-run that names the task definition "
-        "the other way than the module's documentation (notejam.aws: `family:revision` instead of the "
-        "ARN; community.aws: the ARN instead of `family:revision`); it is not kept for the rows after "
-        "it. The last row re-runs the definition whose health check gives only its command, AWS "
-        "filling in interval 30, timeout 5, retries 3: a no-op that must register nothing.",
+        "Run once per side, ours then theirs, after the runs above. The first row is a no-op re-run "
+        "that names the task definition the other way than the module's documentation (notejam.aws: "
+        "`family:revision` instead of the ARN; community.aws: the ARN instead of `family:revision`). "
+        f"The second is the no-op re-run of a new family that already holds {HISTORY} older revisions "
+        "(the same definition with earlier image tags, as deploys leave them) and a service of its own. "
+        "The change rows in between each change one value against the run before them (cumulatively, "
+        "in this order); `held` is read back from AWS with boto3 after the run (the service's task "
+        "definition and configuration). The last row re-runs the definition whose health check gives "
+        "only its command, AWS filling in interval 30, timeout 5, retries 3 (applied by a run before "
+        "it): a no-op that must register nothing. Calls are the run's total API calls, writes in "
+        "brackets.",
         "",
-        "| change | " + " | ".join(f"{SIDES[s][0]}: changed / new revision / held" for s in SIDES) + " |",
+        "| change | "
+        + " | ".join(f"{SIDES[s][0]}: changed / new revision / held / calls (writes)" for s in SIDES)
+        + " |",
         "|---|" + "---|" * len(SIDES),
     ]
     for i, (label, _, _) in enumerate(probes[next(iter(SIDES))]):
@@ -440,7 +479,10 @@ def probe_table(probes):
                 cells.append(f"failed: `{run.error[:120]}`")
                 continue
             held_text = "—" if held is None else ("yes" if held else "**no**")
-            cells.append(f"{run.changed} / {'yes' if run.registered else 'no'} / {held_text}")
+            cells.append(
+                f"{run.changed} / {'yes' if run.registered else 'no'} / {held_text} / "
+                f"{run.calls['total']} ({run.calls['writes']})"
+            )
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return lines
 
