@@ -465,6 +465,9 @@ def write_report(args, results, matrix, cpu_costs, load_before, load_after) -> N
         "- Command: `make bench-app` (runs `bench/app/bench.py --workers-matrix --repeat 3`).",
         "- Server: gunicorn with `notejam/gunicorn.conf.py` (the production settings), JSON access log on;"
         " data: one user, 5 pads, 50 or 1,000 notes (50 notes per list page).",
+        f"- MariaDB driver: `{make_url(args.mysql_url).drivername}`; the list cache on (the default): wrk"
+        " repeats one page, so after the first request each list page comes from the cache, and every"
+        " request still reads the user (with their data version) from the database.",
         f"- Load average (1/5/15 min) before the run: {' / '.join(f'{x:.2f}' for x in load_before)};"
         f" after: {' / '.join(f'{x:.2f}' for x in load_after)}"
         " (above ~2, other work shared the two cores during the run).",
@@ -478,7 +481,8 @@ def write_report(args, results, matrix, cpu_costs, load_before, load_after) -> N
         lines += [
             "## CPU time per request, in process",
             "",
-            "Flask test client, 500 requests after 50 warm-up ones, no gunicorn and no wrk (signed in as the"
+            "Flask test client, 500 requests after 50 warm-up ones (list pages from the list cache),"
+            " no gunicorn and no wrk (signed in as the"
             " benchmark user; MariaDB's own CPU not included). Two cores at 100 % give at most about"
             " 2,000 / (ms per request) requests/s, before wrk's and the database's share.",
             "",
