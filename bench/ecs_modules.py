@@ -27,6 +27,7 @@ import json
 import os
 import platform
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -139,8 +140,8 @@ def create_prerequisites(session, side, index):
 class Run:
     """One ansible-playbook run of one side: time, recap, API calls, revisions registered."""
 
-    def __init__(self, side, label, elapsed, returncode, output, calls):
-        self.side, self.label, self.elapsed, self.returncode = side, label, elapsed, returncode
+    def __init__(self, side, label, elapsed, cpu, returncode, output, calls):
+        self.side, self.label, self.elapsed, self.cpu, self.returncode = side, label, elapsed, cpu, returncode
         self.calls = calls
         recaps = list(RECAP.finditer(output))
         self.changed = sum(int(m.group(3)) for m in recaps) if recaps else None
@@ -174,16 +175,19 @@ def run_side(side, label, env, variables_file, emulator, extra=None):
     ]
     if extra:
         command += ["-e", json.dumps(extra)]
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     proc = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=False)  # noqa: S603
     elapsed = time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - usage.ru_utime + after.ru_stime - usage.ru_stime
     output = proc.stdout + proc.stderr
     LOGS.mkdir(parents=True, exist_ok=True)
     (LOGS / f"{side} {label.replace(':', '').replace('/', ' ')}.log").write_text(output)
-    run = Run(side, label, elapsed, proc.returncode, output, emulator.calls())
+    run = Run(side, label, elapsed, cpu, proc.returncode, output, emulator.calls())
     status = "FAILED: " + run.error if run.failed else f"changed={run.changed}"
     print(
-        f"  {side:<6} {label:<34} {elapsed:5.1f} s  {run.calls['total']:>3} calls "
+        f"  {side:<6} {label:<34} {elapsed:5.1f} s ({cpu:4.1f} s CPU) {run.calls['total']:>3} calls "
         f"{run.calls['writes']:>2} writes  {status}",
         file=sys.stderr,
     )
@@ -395,20 +399,22 @@ def report(args, runs, probes, load_start, load_end, started):
         "## First run and no-op re-runs",
         "",
         "Sides alternate run by run (ours, theirs, ours, ...). Wall time is the whole ansible-playbook "
-        "process; the two task columns are the profile_tasks callback's time for each module (a fresh "
-        "Python process importing boto3 and the module's imports, then its API calls). API calls are "
+        "process; CPU time is the user + system time of that process and the module processes it "
+        "started (the emulator's excluded), less sensitive to the machine's load; the two task "
+        "columns are the profile_tasks callback's wall time for each module (a fresh Python process "
+        "importing botocore and the module's imports, then its API calls). API calls are "
         "counted at the emulator and reset before each run; a write is any call whose name does not "
         "start with Describe/List/Get/...",
         "",
-        "| modules | run | wall time (s) | task definition task (s) | service task (s) | changed "
-        "| API calls | of which writes | new task definition revision |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| modules | run | wall time (s) | CPU time (s) | task definition task (s) | service task (s) "
+        "| changed | API calls | of which writes | new task definition revision |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for side in SIDES:
         for run in runs[side]:
             lines.append(
-                f"| {SIDES[side][0]} | {run.label} | {run.elapsed:.1f} | {seconds(run.taskdef_time)} | "
-                f"{seconds(run.service_time)} | {cell_changed(run)} | "
+                f"| {SIDES[side][0]} | {run.label} | {run.elapsed:.1f} | {run.cpu:.1f} | "
+                f"{seconds(run.taskdef_time)} | {seconds(run.service_time)} | {cell_changed(run)} | "
                 f"{run.calls['total']} | {run.calls['writes']} | {cell_revision(run)} |"
             )
     lines += ["", "Headline (no-op: median of the re-runs; calls and changed: the last re-run):", ""]
@@ -432,18 +438,20 @@ def report(args, runs, probes, load_start, load_end, started):
 
 def headline(runs):
     lines = [
-        "| modules | first run (s) | first run calls / writes | no-op median (s) | no-op calls / writes "
-        "| no-op changed | no-op registers a revision |",
-        "|---|---|---|---|---|---|---|",
+        "| modules | first run (s) | first run CPU (s) | first run calls / writes | no-op median (s) "
+        "| no-op median CPU (s) | no-op calls / writes | no-op changed | no-op registers a revision |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for side in SIDES:
         first, noops = runs[side][0], runs[side][1:]
         median = statistics.median(r.elapsed for r in noops)
+        median_cpu = statistics.median(r.cpu for r in noops)
         last = noops[-1]
         registering = sum(1 for r in noops if r.registered)
         lines.append(
-            f"| {SIDES[side][0]} | {first.elapsed:.1f} | {first.calls['total']} / {first.calls['writes']} | "
-            f"{median:.1f} | {last.calls['total']} / {last.calls['writes']} | {cell_changed(last)} | "
+            f"| {SIDES[side][0]} | {first.elapsed:.1f} | {first.cpu:.1f} | "
+            f"{first.calls['total']} / {first.calls['writes']} | {median:.1f} | {median_cpu:.1f} | "
+            f"{last.calls['total']} / {last.calls['writes']} | {cell_changed(last)} | "
             f"{'**yes**' if registering else 'no'} ({registering} of {len(noops)} re-runs) |"
         )
     return lines
