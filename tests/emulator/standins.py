@@ -66,21 +66,28 @@ def _uri_regex(request_uri):
                 pattern += f"(?P<{name}>{'.+' if greedy else '[^/]+'})"
             else:
                 pattern += re.escape(part)
-        _uri_cache[request_uri] = (re.compile(f"^{pattern.rstrip('/')}/?$"), path.count("{"), len(path))
+        # Literal query keys of the template (S3's "/{Bucket}?policy", "?session", "?x-id=GetObject")
+        # tell apart operations that share a method and a path.
+        query = request_uri.split("?", 1)[1] if "?" in request_uri else ""
+        keys = frozenset(k.split("=", 1)[0] for k in query.split("&") if k and "{" not in k)
+        _uri_cache[request_uri] = (re.compile(f"^{pattern.rstrip('/')}/?$"), path.count("{"), len(path), keys)
     return _uri_cache[request_uri]
 
 
-def match_rest_operation(model, method, path):
-    """The REST operation whose method and URI template match, preferring the most literal one."""
+def match_rest_operation(model, method, path, query=()):
+    """The REST operation whose method, URI template and literal query keys match, preferring the
+    one naming the most query keys, then the most literal path."""
     best = None
     for name in model.operation_names:
         http = model.operation_model(name).http
         if http.get("method", "").upper() != method:
             continue
-        regex, n_params, length = _uri_regex(http.get("requestUri", "/"))
+        regex, n_params, length, keys = _uri_regex(http.get("requestUri", "/"))
+        if not keys <= set(query):
+            continue
         found = regex.match(path)
         if found:
-            rank = (-n_params, length)
+            rank = (len(keys), -n_params, length)
             if best is None or rank > best[0]:
                 best = (rank, name, {k: urllib.parse.unquote(v) for k, v in found.groupdict().items()})
     return (best[1], best[2]) if best else (None, {})
@@ -133,7 +140,7 @@ def identify(environ, body):
     method = environ.get("REQUEST_METHOD", "GET").upper()
     path = environ.get("PATH_INFO", "/")
     if model is not None:
-        operation, uri_params = match_rest_operation(model, method, path)
+        operation, uri_params = match_rest_operation(model, method, path, query)
         if operation:
             return Call(service, operation, region, uri_params=uri_params, query=query, body=body)
     return Call(service, f"{method} {path}", region, query=query, body=body)

@@ -1,6 +1,9 @@
 """The harness itself: it names and counts calls, and serves stand-ins where moto has none."""
 
+import contextlib
+
 import boto3
+import botocore.exceptions
 
 
 def test_calls_are_named_and_counted_by_operation(emulator):
@@ -27,3 +30,31 @@ def test_calls_are_named_and_counted_by_operation(emulator):
     }
     assert calls["write_calls"] == {"ec2:CreateVpc": 1}
     assert calls["writes"] == 1
+
+
+def test_s3_operations_sharing_a_path_are_told_apart_by_their_query_key(emulator):
+    """S3 names many operations by a query key on one path (``GET /{Bucket}?policy``): reading a
+    bucket's settings must not be counted as a write (CreateSession is ``GET /{Bucket}?session``)."""
+    env = emulator.env()
+    s3 = boto3.Session(
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        region_name="us-east-1",
+    ).client("s3", endpoint_url=emulator.url)
+    s3.create_bucket(Bucket="harness-query-keys")
+    emulator.reset_calls()
+
+    s3.get_bucket_versioning(Bucket="harness-query-keys")
+    with contextlib.suppress(botocore.exceptions.ClientError):  # NoSuchTagSet: no tags yet
+        s3.get_bucket_tagging(Bucket="harness-query-keys")
+    s3.list_objects_v2(Bucket="harness-query-keys")
+    s3.put_bucket_versioning(Bucket="harness-query-keys", VersioningConfiguration={"Status": "Enabled"})
+
+    calls = emulator.calls()
+    assert calls["calls"] == {
+        "s3:GetBucketVersioning": 1,
+        "s3:GetBucketTagging": 1,
+        "s3:ListObjectsV2": 1,
+        "s3:PutBucketVersioning": 1,
+    }
+    assert calls["write_calls"] == {"s3:PutBucketVersioning": 1}
