@@ -5,6 +5,7 @@ so they hold for every account and region, in server mode and in-process alike, 
 is safe to call more than once.
 """
 
+import json
 import os
 
 from moto.ec2.models import elastic_network_interfaces as ec2_enis
@@ -26,10 +27,31 @@ _DEFAULT_DEPLOYMENT_CONFIGURATION = {
 # one-off task reports when the task stops. AWS reports the real process's code; moto runs none.
 TASK_EXIT_CODE_ENV = "NOTEJAM_EMULATOR_ECS_TASK_EXIT_CODE"
 
+# Harness knob: a JSON file ({"MOTO_ECS_SERVICE_FAILED_TASKS": "1", ...}) whose keys, while it
+# holds them, win over the server's environment for the two knobs above. A test flips a running
+# server between a deployment that succeeds and one whose tasks fail (or a migration that exits
+# non-zero) without restarting it and losing what it holds.
+KNOBS_FILE_ENV = "NOTEJAM_EMULATOR_KNOBS_FILE"
+
+
+def _knob(name, default):
+    """Knob ``name``: from the file NOTEJAM_EMULATOR_KNOBS_FILE names when it has the key, else
+    from the environment, else ``default``."""
+    path = os.environ.get(KNOBS_FILE_ENV)
+    if path:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                knobs = json.load(handle)
+            if name in knobs:
+                return str(knobs[name])
+        except (OSError, ValueError):
+            pass
+    return os.environ.get(name, default)
+
 
 def _failed_tasks():
     try:
-        return max(int(os.environ.get("MOTO_ECS_SERVICE_FAILED_TASKS", "0")), 0)
+        return max(int(_knob("MOTO_ECS_SERVICE_FAILED_TASKS", "0")), 0)
     except ValueError:
         return 0
 
@@ -197,7 +219,7 @@ def _describe_tasks(self, cluster_str, tasks):
     with stopCode EssentialContainerExited; moto leaves containers PENDING without an exit code.
     The harness takes the code from NOTEJAM_EMULATOR_ECS_TASK_EXIT_CODE (default 0)."""
     found = _describe_tasks.__wrapped__(self, cluster_str, tasks)
-    exit_code = int(os.environ.get(TASK_EXIT_CODE_ENV, "0"))
+    exit_code = int(_knob(TASK_EXIT_CODE_ENV, "0"))
     for task in found:
         if task.last_status == "STOPPED":
             for container in task.containers:
