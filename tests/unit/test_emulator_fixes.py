@@ -156,3 +156,14 @@ def test_ecr_records_the_kms_key_arn(aws):
         repositoryName="repo", encryptionConfiguration={"encryptionType": "KMS", "kmsKey": "alias/repo"}
     )["repository"]
     assert repo["encryptionConfiguration"]["kmsKey"] == key["Arn"]
+
+
+def test_kms_key_calls_take_a_key_arn(aws):
+    """Deletion scheduled, cancelled and the key enabled again, each named by ARN (as
+    amazon.aws.kms_key does when it revives a key pending deletion)."""
+    kms = boto3.client("kms")
+    arn = kms.create_key()["KeyMetadata"]["Arn"]
+    kms.schedule_key_deletion(KeyId=arn, PendingWindowInDays=7)
+    kms.cancel_key_deletion(KeyId=arn)
+    kms.enable_key(KeyId=arn)
+    assert kms.describe_key(KeyId=arn)["KeyMetadata"]["KeyState"] == "Enabled"
