@@ -14,8 +14,9 @@ def inventory_vars(env):
     return yaml.safe_load((REPO / "inventories" / env / "group_vars" / "all" / "main.yml").read_text())
 
 
-def leftovers(aws_client, env, region):
-    """Everything still tagged for ``env`` that destroy should have removed."""
+def leftovers(aws_client, env, region, fqdn):
+    """Everything still tagged or named for ``env`` that destroy should have removed."""
+    prefix = f"notejam-{env}-"
     ec2 = aws_client("ec2", region)
     by_env = [{"Name": "tag:Environment", "Values": [env]}]
     found = {
@@ -45,6 +46,75 @@ def leftovers(aws_client, env, region):
             r["RoleName"]
             for r in aws_client("iam", region).list_roles()["Roles"]
             if r["RoleName"].startswith(f"notejam-{env}-")
+        ],
+        "clusters": [
+            c["DBClusterIdentifier"] for c in aws_client("rds", region).describe_db_clusters()["DBClusters"]
+        ],
+        "load_balancers": [
+            lb["LoadBalancerName"]
+            for lb in aws_client("elbv2", region).describe_load_balancers()["LoadBalancers"]
+            if lb["LoadBalancerName"].startswith(prefix)
+        ],
+        "target_groups": [
+            tg["TargetGroupName"]
+            for tg in aws_client("elbv2", region).describe_target_groups()["TargetGroups"]
+            if tg["TargetGroupName"].startswith(prefix)
+        ],
+        "certificates": [
+            c["DomainName"]
+            for c in aws_client("acm", region).list_certificates()["CertificateSummaryList"]
+            if c["DomainName"] == fqdn
+        ],
+        "web_acls": [
+            a["Name"]
+            for a in aws_client("wafv2", region).list_web_acls(Scope="REGIONAL")["WebACLs"]
+            if a["Name"].startswith(prefix)
+        ],
+        "buckets": [
+            b["Name"]
+            for b in aws_client("s3", region).list_buckets()["Buckets"]
+            if b["Name"].startswith(prefix)
+        ],
+        "ecs_clusters": [
+            c["clusterName"]
+            for c in aws_client("ecs", region).describe_clusters(
+                clusters=aws_client("ecs", region).list_clusters()["clusterArns"]
+            )["clusters"]
+            if c["status"] == "ACTIVE" and c["clusterName"].startswith(prefix)
+        ],
+        "task_definitions": aws_client("ecs", region).list_task_definitions(
+            familyPrefix=prefix, status="ACTIVE"
+        )["taskDefinitionArns"],
+        "repositories": [
+            r["repositoryName"]
+            for r in aws_client("ecr", region).describe_repositories()["repositories"]
+            if r["repositoryName"].startswith(prefix)
+        ],
+        "app_log_groups": [
+            g["logGroupName"]
+            for g in aws_client("logs", region).describe_log_groups(logGroupNamePrefix=f"/ecs/{prefix}")[
+                "logGroups"
+            ]
+        ],
+        "secrets": [
+            sec["Name"]
+            for sec in aws_client("secretsmanager", region).list_secrets()["SecretList"]
+            if sec["Name"].startswith(prefix)
+        ],
+        "scalable_targets": [
+            t["ResourceId"]
+            for t in aws_client("application-autoscaling", region).describe_scalable_targets(
+                ServiceNamespace="ecs"
+            )["ScalableTargets"]
+            if prefix in t["ResourceId"]
+        ],
+        "dns_records": [
+            r["Name"]
+            for zone in aws_client("route53", region).list_hosted_zones()["HostedZones"]
+            for r in aws_client("route53", region).list_resource_record_sets(HostedZoneId=zone["Id"])[
+                "ResourceRecordSets"
+            ]
+            if r["Type"] not in ("NS", "SOA") and r["Name"].rstrip(".").endswith(fqdn)
         ],
     }
     return {kind: ids for kind, ids in found.items() if ids}
@@ -79,4 +149,7 @@ def test_inventory_converges_then_reruns_with_no_change_and_destroys(
 
     destroy = playbook("playbooks/destroy.yml", env, "-e", "notejam_destroy_protected=true")
     assert destroy.returncode == 0, destroy.tail()
-    assert leftovers(aws_client, env, settings["notejam_region"]) == {}
+    assert leftovers(aws_client, env, settings["notejam_region"], settings["notejam_fqdn"]) == {}
+    if env != "local":  # the shared zone is never the environment's to delete
+        zones = aws_client("route53", settings["notejam_region"]).list_hosted_zones()["HostedZones"]
+        assert [z["Name"] for z in zones] == [settings["notejam_dns_zone"] + "."]
