@@ -367,7 +367,8 @@ class EcsService(AwsResource):
                 cluster=self.params["cluster"], services=[self.params["name"]], include=["TAGS"]
             )["services"]
         except is_boto3_error_code("ClusterNotFoundException"):
-            if self.params["state"] == "absent":
+            # In check mode the cluster may be one an earlier task of the same dry run would create.
+            if self.params["state"] == "absent" or self.module.check_mode:
                 return None
             self.module.fail_json(msg=f"cluster={self.params['cluster']} was not found")
         active = [s for s in found if s.get("status") == "ACTIVE"]
@@ -406,6 +407,8 @@ class EcsService(AwsResource):
                 "taskDefinitionArn"
             ]
         except is_boto3_error_code(["ClientException", "InvalidParameterException"]):
+            if self.module.check_mode:  # registered by an earlier task of the same dry run
+                return value
             self.module.fail_json(msg=f"task_definition={value} was not found (no ACTIVE revision)")
 
     def created_defaults(self):

@@ -94,6 +94,18 @@ def test_kms_key_given_by_alias_compares_by_arn(aws, run_module, api_calls):
     assert api_calls.writes == []
 
 
+def test_missing_kms_key_fails_but_check_mode_reports_the_create(aws, run_module, api_calls):
+    """A real run names the missing key; a dry run whose earlier task would create the key reports
+    the repository it would make."""
+    args = dict(ARGS, encryption_type="KMS", kms_key="alias/not-made-yet")
+    failed = run_module(main, args)
+    assert failed["failed"] is True and failed["msg"] == "kms_key=alias/not-made-yet was not found"
+    dry = run_module(main, args, check=True)
+    assert dry["changed"] is True
+    assert api_calls.writes == []
+    assert boto3.client("ecr").describe_repositories()["repositories"] == []
+
+
 def test_changing_encryption_fails_before_any_write(created, run_module, api_calls):
     result = run_module(main, dict(ARGS, encryption_type="KMS"))
     assert result["failed"] is True

@@ -219,6 +219,17 @@ def test_unknown_task_definition_fails_before_any_write(args, run_module, api_ca
     assert api_calls.writes == []
 
 
+def test_check_mode_reports_a_create_into_a_cluster_and_family_not_made_yet(args, run_module, api_calls):
+    """A dry run where earlier tasks would create the cluster and register the family: the service
+    is reported as created and nothing is written; a real run still names what is missing."""
+    missing = dict(args, cluster="not-made-yet", task_definition="new-family")
+    dry = run_module(main, missing, check=True)
+    assert dry["changed"] is True, dry
+    assert api_calls.writes == []
+    real = run_module(main, missing)
+    assert real["failed"] is True and "cluster=not-made-yet was not found" in real["msg"]
+
+
 def test_launch_type_cannot_change_in_place(created, args, run_module, api_calls):
     result = run_module(main, dict(args, launch_type="EC2"))
     assert result["failed"] is True and "launch_type cannot change" in result["msg"]
