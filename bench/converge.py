@@ -10,7 +10,6 @@ on the machine and its load, which the report records.
 
 import argparse
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.machine import describe  # noqa: E402
 from tests.emulator.ctl import Emulator, apply_client_env  # noqa: E402
 from tests.integration.conftest import RECAP, create_shared_zone_with  # noqa: E402
 
@@ -52,15 +52,7 @@ def run_playbook(env, inventory, extra):
 
 
 def machine():
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, load {os.getloadavg()[0]:.2f}"
+    return describe(load=True)
 
 
 def main():

@@ -25,7 +25,6 @@ test: the figures depend on the machine and its load, which the report records.
 import argparse
 import json
 import os
-import platform
 import re
 import resource
 import statistics
@@ -41,6 +40,7 @@ import boto3
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.machine import describe  # noqa: E402
 from tests.emulator.ctl import Emulator, apply_client_env  # noqa: E402
 from tests.integration.conftest import RECAP  # noqa: E402
 
@@ -337,15 +337,7 @@ def run_probes(sides, env, emulator, session, variables, files):
 
 # --- report -------------------------------------------------------------------------------------
 def machine():
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores (nproc), {cpu}, Python {platform.python_version()}"
+    return describe(load=False)
 
 
 def versions():
