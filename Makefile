@@ -76,11 +76,15 @@ test: install ## run every suite (lint, unit, app on SQLite and MariaDB, molecul
 test-unit: install ## module, filter and harness unit tests
 	$(PYTEST) tests/unit tests/emulator -q
 
+# The slow suites spend much of their time waiting on playbooks and the emulator: two workers, each
+# with its own emulators (tests/conftest.py), share the two cores; deploy's tests stay together.
+PYTEST_WORKERS ?= 2
+
 test-molecule: install ## every role's molecule scenario, each against a private emulator
-	$(PYTEST) tests/molecule -q
+	$(PYTEST) tests/molecule -q -n $(PYTEST_WORKERS)
 
 test-integration: install ## converge each inventory into a fresh emulator, twice, then destroy
-	$(PYTEST) tests/integration -q
+	$(PYTEST) tests/integration -q -n $(PYTEST_WORKERS) --dist loadgroup
 
 lint: install ## ansible-lint (production profile) and ruff
 	$(BIN)/ansible-lint --offline --profile production

@@ -19,7 +19,8 @@ from tests.emulator.ctl import REPO, Emulator, apply_client_env
 from tests.emulator.fixes.ecs import KNOBS_FILE_ENV, TASK_EXIT_CODE_ENV
 from tests.integration.conftest import PlaybookRun
 
-pytestmark = pytest.mark.emulator
+# One converged environment serves the module: under xdist its tests stay on one worker.
+pytestmark = [pytest.mark.emulator, pytest.mark.xdist_group("deploy")]
 
 INVENTORY = "local"
 REGION = "us-east-1"
