@@ -10,7 +10,7 @@ it. ``GET /_harness/calls`` returns the call counts, ``DELETE /_harness/calls`` 
 the first line on stdout is ``READY <port>`` either way.
 
 Environment read at start: MOTO_ECS_SERVICE_RUNNING and MOTO_ACM_VALIDATION_WAIT (set here to
-``2`` and ``0`` unless given), as ARCHITECTURE.md fixes for the emulator.
+``16`` and ``0`` unless given), as ARCHITECTURE.md fixes for the emulator.
 """
 
 import argparse
@@ -19,7 +19,10 @@ import os
 import signal
 import sys
 
-os.environ.setdefault("MOTO_ECS_SERVICE_RUNNING", "2")
+# moto reports this many running tasks for every service, and a rollout COMPLETED only when it is at
+# least the desired count: it must cover the largest count an inventory asks for (prod: 4 by day,
+# autoscaling up to 16), or a deployment never reaches a steady state here.
+os.environ.setdefault("MOTO_ECS_SERVICE_RUNNING", "16")
 os.environ.setdefault("MOTO_ACM_VALIDATION_WAIT", "0")
 # Stand-ins and fixes must not be skipped by moto's own account or region checks.
 os.environ.setdefault("MOTO_ALLOW_NONEXISTENT_REGION", "true")
