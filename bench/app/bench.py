@@ -45,6 +45,10 @@ LUA = HERE / "wrk.lua"
 BIND = "127.0.0.1:8055"
 EMAIL = "bench@example.com"
 PASSWORD = "benchmark password"  # noqa: S105 - a throwaway account in a throwaway database
+# Sent by the sign-in and by wrk (wrk.lua reads BENCH_USER_AGENT), like one browser throughout:
+# Flask-Login's session protection ties the session to the address and user agent it signed in
+# with, and marks (so rewrites) the session cookie on every request that comes from another one.
+USER_AGENT = "notejam-bench"
 
 
 @dataclass
@@ -56,6 +60,7 @@ class Result:
     requests: int
     not_2xx: int
     socket_errors: int
+    cookies_set: int = 0  # responses with Set-Cookie: the session was rewritten
 
 
 def reset_mysql(url: str) -> None:
@@ -152,6 +157,7 @@ def sign_in() -> str:
     """Sign in like a browser; return the Cookie header value of the signed-in session."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    opener.addheaders = [("User-Agent", USER_AGENT)]
     page = opener.open(f"http://{BIND}/signin/", timeout=10).read().decode()
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     form = urllib.parse.urlencode({"csrf_token": token, "email": EMAIL, "password": PASSWORD}).encode()
@@ -162,13 +168,13 @@ def sign_in() -> str:
 
 
 def first_pad_path(cookie: str) -> str:
-    request = urllib.request.Request(f"http://{BIND}/", headers={"Cookie": cookie})
+    request = urllib.request.Request(f"http://{BIND}/", headers={"Cookie": cookie, "User-Agent": USER_AGENT})
     page = urllib.request.urlopen(request, timeout=10).read().decode()  # noqa: S310
     return re.search(r'href="(/pads/\d+/)"', page).group(1)
 
 
 def run_wrk(label: str, path: str, cookie: str, args: argparse.Namespace, warmup: float = 2) -> Result:
-    env = {**os.environ, "BENCH_COOKIE": cookie}
+    env = {**os.environ, "BENCH_COOKIE": cookie, "BENCH_USER_AGENT": USER_AGENT}
     url = f"http://{BIND}{path}"
     base = ["wrk", f"-t{args.threads}", f"-c{args.connections}", "-s", str(LUA), "--latency"]
     subprocess.run([*base, f"-d{warmup}s", url], env=env, capture_output=True, check=True)  # noqa: S603
@@ -187,6 +193,7 @@ def run_wrk(label: str, path: str, cookie: str, args: argparse.Namespace, warmup
                 requests=int(fields["requests"]),
                 not_2xx=int(fields["not_2xx"]),
                 socket_errors=int(fields["socket_errors"]),
+                cookies_set=int(fields["cookies_set"]),
             )
         )
     # The median run by throughput (a shared machine makes single runs noisy); errors from any run
@@ -194,11 +201,13 @@ def run_wrk(label: str, path: str, cookie: str, args: argparse.Namespace, warmup
     result = sorted(runs, key=lambda run: run.requests_per_s)[len(runs) // 2]
     result.not_2xx = sum(run.not_2xx for run in runs)
     result.socket_errors = sum(run.socket_errors for run in runs)
+    result.cookies_set = sum(run.cookies_set for run in runs)
     if len(runs) > 1:
         print(f"  runs: {', '.join(f'{run.requests_per_s:.0f}' for run in runs)} req/s", flush=True)
     print(
         f"  {label:<58} {result.requests_per_s:8.0f} req/s  p50 {result.p50_ms:6.2f} ms  "
-        f"p99 {result.p99_ms:6.2f} ms  non-2xx {result.not_2xx}  socket errors {result.socket_errors}",
+        f"p99 {result.p99_ms:6.2f} ms  non-2xx {result.not_2xx}  socket errors {result.socket_errors}  "
+        f"Set-Cookie {result.cookies_set}",
         flush=True,
     )
     return result
@@ -301,13 +310,13 @@ def machine() -> dict[str, str]:
 
 def table(results: list[Result]) -> list[str]:
     lines = [
-        "| page | requests/s | p50 ms | p99 ms | requests | non-2xx | socket errors |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| page | requests/s | p50 ms | p99 ms | requests | non-2xx | socket errors | Set-Cookie |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         lines.append(
             f"| {r.label} | {r.requests_per_s:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.requests:,} "
-            f"| {r.not_2xx} | {r.socket_errors} |"
+            f"| {r.not_2xx} | {r.socket_errors} | {r.cookies_set:,} |"
         )
     return lines
 
