@@ -34,46 +34,49 @@ class PadRow(NamedTuple):
 
 
 class SignedInUser(UserMixin):
-    """The signed-in user for the request, with their pads: plain rows, not ORM objects.
+    """The signed-in user for the request: a plain row, not an ORM object.
 
-    It is loaded on every signed-in request, and every page shows the user's pads in the sidebar,
-    so both come from one Core query; views that change the account load the ORM ``User``. The
-    data version (with the account's creation time) keys the list cache (listcache.py).
+    It is loaded on every signed-in request by primary key, the cheapest query there is; the
+    user's pads (the sidebar, and the proof that a pad is theirs) are read on first use, which a
+    list page served from the list cache never needs. Views that change the account load the
+    ORM ``User``. The data version (with the account's creation time) keys the list cache
+    (listcache.py).
     """
 
-    __slots__ = ("created_at", "data_version", "email", "id", "pads", "password_hash")
+    __slots__ = ("_pads", "created_at", "data_version", "email", "id", "password_hash")
 
     def __init__(
         self,
         id: int,
         email: str,
         password_hash: str,
-        pads: list[PadRow],
         data_version: int = 0,
         created_at: datetime | None = None,
+        pads: list[PadRow] | None = None,
     ):
-        self.id, self.email, self.password_hash, self.pads = id, email, password_hash, pads
-        self.data_version, self.created_at = data_version, created_at
+        self.id, self.email, self.password_hash = id, email, password_hash
+        self.data_version, self.created_at, self._pads = data_version, created_at, pads
+
+    @property
+    def pads(self) -> list[PadRow]:
+        """The user's pads as (id, name) rows, by name; one query, on first use in the request."""
+        if self._pads is None:
+            self._pads = read_pads(self.id)
+        return self._pads
 
     def get_id(self) -> str:
         return f"{self.id}:{password_fingerprint(self.password_hash)}"
 
 
-_LOAD_USER_AND_PADS = (
-    select(
-        User.id,
-        User.email,
-        User.password_hash,
-        User.data_version,
-        User.created_at,
-        Pad.id.label("pad_id"),
-        Pad.name.label("pad_name"),
-    )
-    .select_from(User)
-    .outerjoin(Pad, Pad.user_id == User.id)
-    .where(User.id == bindparam("user_id"))
-    .order_by(Pad.name, Pad.id)
+_LOAD_USER = select(User.id, User.email, User.password_hash, User.data_version, User.created_at).where(
+    User.id == bindparam("user_id")
 )
+_USER_PADS = select(Pad.id, Pad.name).where(Pad.user_id == bindparam("user_id")).order_by(Pad.name, Pad.id)
+
+
+def read_pads(user_id: int) -> list[PadRow]:
+    """A user's pads as (id, name) rows, by name."""
+    return [PadRow(*row) for row in db.session.connection().execute(_USER_PADS, {"user_id": user_id})]
 
 
 @login_manager.user_loader
@@ -81,14 +84,10 @@ def load_user(session_user_id: str) -> SignedInUser | None:
     user_id, _, fingerprint = session_user_id.partition(":")
     if not user_id.isdigit():
         return None
-    rows = db.session.connection().execute(_LOAD_USER_AND_PADS, {"user_id": int(user_id)}).all()
-    if not rows or not hmac.compare_digest(password_fingerprint(rows[0].password_hash), fingerprint):
+    row = db.session.connection().execute(_LOAD_USER, {"user_id": int(user_id)}).first()
+    if row is None or not hmac.compare_digest(password_fingerprint(row.password_hash), fingerprint):
         return None
-    pads = [PadRow(row.pad_id, row.pad_name) for row in rows if row.pad_id is not None]
-    first = rows[0]
-    return SignedInUser(
-        first.id, first.email, first.password_hash, pads, first.data_version, first.created_at
-    )
+    return SignedInUser(*row)
 
 
 def hash_password(password: str) -> str:

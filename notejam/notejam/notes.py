@@ -1,8 +1,9 @@
 """Notes and the note lists (all notes, and a pad's notes).
 
-List pages run two queries whatever the number of notes: the signed-in user with their pads (the
-sidebar, which also proves pad ownership and names each note's pad; see auth.load_user), and one
-page of notes. Lists read plain rows, not ORM objects: it is the hot path.
+List pages run three queries whatever the number of notes: the signed-in user (auth.load_user),
+their pads (the sidebar, which also proves pad ownership and names each note's pad), and one page
+of notes; a list page served from the list cache runs only the first. Lists read plain rows, not
+ORM objects: it is the hot path.
 """
 
 from __future__ import annotations
@@ -26,14 +27,15 @@ from flask import (
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import delete, select
 from wtforms.fields.choices import SelectChoice
 
+from .auth import PadRow, SignedInUser, read_pads
 from .dates import current_day, humandate
 from .db import db
 from .forms import ConfirmForm, NoteForm
 from .listcache import CachedRows, ListCache, bump_data_version
-from .models import Note, Pad, utcnow
+from .models import Note, utcnow
 
 bp = Blueprint("notes", __name__)
 
@@ -46,20 +48,17 @@ ORDERS = {
 DEFAULT_ORDER = "-updated_at"
 
 
-_USER_PADS = select(Pad.id, Pad.name).where(Pad.user_id == bindparam("user_id")).order_by(Pad.name, Pad.id)
+def user_pads() -> list[PadRow]:
+    """The signed-in user's pads as (id, name) rows, by name (one query per request at most).
 
-
-def user_pads() -> list[Any]:
-    """The signed-in user's pads as (id, name) rows, by name.
-
-    Normally loaded with the user (auth.load_user); queried here only when the user signed in
-    during this very request.
+    Normally the signed-in user's own (SignedInUser.pads); queried here only when the user signed
+    in during this very request (an ORM User).
     """
-    pads = getattr(current_user, "pads", None)
-    if pads is not None:
-        return pads
+    user = current_user._get_current_object()
+    if isinstance(user, SignedInUser):
+        return user.pads
     if "user_pads" not in g:
-        g.user_pads = db.session.connection().execute(_USER_PADS, {"user_id": current_user.id}).all()
+        g.user_pads = read_pads(user.id)
     return g.user_pads
 
 
@@ -153,22 +152,28 @@ def _placeholder_token() -> Markup:
     return Markup(_CSRF_PLACEHOLDER)  # noqa: S704 - a constant of ours, replaced before sending
 
 
-def list_page(pad: Any | None) -> str:
+def list_page(pad_id: int | None) -> str:
     """A note list page (all notes, or a pad's): from the list cache when it can be.
 
     The cached page holds everything but the CSRF token, which is put in for every request
     (generate_csrf, as the template would); a page with a flashed message to show is rendered
     in full (its rows may still come from the cache).
+
+    A pad page is looked up in the cache before the pad's ownership is checked: only a page made
+    after that check is ever cached, under this user's id and data version, and a pad never
+    changes hands (deleting it bumps the version), so a cached page proves the pad is theirs.
     """
-    wanted = list_request(pad.id if pad else None)
+    wanted = list_request(pad_id)
     key = wanted.key
     if "_flashes" in session:
+        pad = owned_pad(pad_id) if pad_id is not None else None
         listing = list_notes(wanted, key)
         return render_template("notes/list.html", listing=listing, pad=pad, pads=user_pads())
     cache: ListCache = current_app.extensions["notejam.list_cache"]
     page_key = ("page", current_user.email, *key)
     shell = cache.get(page_key)
     if shell is None:
+        pad = owned_pad(pad_id) if pad_id is not None else None  # 404 before anything is cached
         listing = list_notes(wanted, key)
         shell = render_template(
             "notes/list.html", listing=listing, pad=pad, pads=user_pads(), csrf_token=_placeholder_token

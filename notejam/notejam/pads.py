@@ -32,7 +32,7 @@ def create():
 @bp.route("/<int:pad_id>/")
 @login_required
 def detail(pad_id: int):
-    return list_page(owned_pad(pad_id))
+    return list_page(pad_id)  # checks that the pad is the user's (404 otherwise)
 
 
 @bp.route("/<int:pad_id>/edit/", methods=["GET", "POST"])

@@ -7,7 +7,7 @@ list never shows rows older than the last write, in this worker or in any other.
 import re
 
 import pytest
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, event, insert, select, update
 from werkzeug.security import generate_password_hash
 
 from notejam.db import db
@@ -34,12 +34,14 @@ def test_a_repeated_list_is_served_from_the_cache_with_one_query(
     pad = make_pad("Work")
     for number in range(3):
         make_note(f"n{number}", pad=pad)
+    flashed = client.get("/")  # shows make_note's flash, so it is rendered in full
+    assert b"The note is saved." in flashed.data
     first = client.get("/")
     counter = count_queries()
     again = client.get("/")
     assert again.status_code == 200
     assert note_names(again.data) == note_names(first.data) == ["n2", "n1", "n0"]
-    assert counter.count == 1, counter.statements  # the user with their pads and data version
+    assert counter.count == 1, counter.statements  # the user, with their data version
     # The page around the rows stays dynamic: the CSRF token field is there on every request.
     assert b'name="csrf_token"' in again.data
 
@@ -58,11 +60,9 @@ def test_the_cache_is_bounded_and_can_be_turned_off(make_app, count_queries):
     with app.app_context():
         engine = db.engine
     statements = []
-    from sqlalchemy import event
-
     event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
     client.get("/")
-    assert len(statements) == 2  # user with pads, then the notes: nothing cached
+    assert len(statements) == 3  # the user, their pads, then the notes: nothing cached
 
 
 def test_every_write_shows_in_the_next_list(client, auth, make_pad, make_note):
@@ -260,3 +260,25 @@ def test_a_flash_message_shows_on_a_cached_list_page_once(client, auth, make_not
     assert client.post(f"/notes/{note}/delete/").status_code == 302
     page = client.get("/").data
     assert b"The note is deleted." in page and note_names(page) == ["kept"]
+
+
+def test_a_cached_pad_page_is_still_a_404_for_anyone_else_and_once_deleted(make_app):
+    # Pad pages are looked up in the cache before the pad's ownership is checked (notes.list_page).
+    app = make_app()
+    alice, bob = app.test_client(), app.test_client()
+    AuthActions(alice).signup_and_signin("alice@example.com")
+    AuthActions(bob).signup_and_signin("bob@example.com")
+    created = alice.post("/pads/create/", data={"name": "Private"})
+    pad = int(re.search(r"/pads/(\d+)/", created.headers["Location"]).group(1))
+    alice.get(f"/pads/{pad}/")  # shows the "created" flash: rendered in full
+    assert alice.get(f"/pads/{pad}/").status_code == 200  # now cached
+    with app.app_context():
+        engine = db.engine
+    statements = []
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    assert alice.get(f"/pads/{pad}/").status_code == 200
+    assert len(statements) == 1, statements  # from the cache: only the user was read
+    for path in (f"/pads/{pad}/", f"/pads/{pad}/?order=name"):
+        assert bob.get(path).status_code == 404
+    assert alice.post(f"/pads/{pad}/delete/").status_code == 302
+    assert alice.get(f"/pads/{pad}/").status_code == 404
