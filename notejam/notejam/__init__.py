@@ -7,7 +7,6 @@ import os
 from typing import Any
 
 from flask import Flask, render_template, request, url_for
-from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import event
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -16,17 +15,11 @@ from whitenoise import WhiteNoise
 from . import auth, health, notes, pads, weblog
 from .config import from_environment
 from .dates import humandate
-from .db import db, migrate, require_tls
+from .db import configure_reads_engine, db, migrate, require_tls
 from .listcache import ListCache
+from .sessions import SessionInterface, csrf_token
 
 csrf = CSRFProtect()
-
-
-class SessionInterface(SecureCookieSessionInterface):
-    """Mark the session cookie Secure whenever the request came over HTTPS (per the ALB)."""
-
-    def get_cookie_secure(self, app: Flask) -> bool:
-        return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -43,10 +36,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
 
     app.session_interface = SessionInterface()
+    configure_reads_engine(app.config)
     db.init_app(app)
     if app.config.get("DATABASE_REQUIRE_TLS"):
         with app.app_context():
-            event.listen(db.engine, "connect", require_tls)
+            for engine in db.engines.values():
+                event.listen(engine, "connect", require_tls)
     migrate.init_app(app, db)
     csrf.init_app(app)
     auth.login_manager.init_app(app)
@@ -63,6 +58,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 def _install_templating(app: Flask) -> None:
     app.jinja_env.filters["humandate"] = humandate
+    app.jinja_env.globals["csrf_token"] = csrf_token  # Flask-WTF's generate_csrf, remembered
     static_urls: dict[tuple[str, str], str] = {}
 
     def static_url(filename: str) -> str:

@@ -25,7 +25,6 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
-from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 from sqlalchemy import delete, select
 from wtforms.fields.choices import SelectChoice
@@ -36,6 +35,7 @@ from .db import db
 from .forms import ConfirmForm, NoteForm
 from .listcache import CachedRows, ListCache, bump_data_version
 from .models import Note, utcnow
+from .sessions import csrf_token
 
 bp = Blueprint("notes", __name__)
 
@@ -156,7 +156,7 @@ def list_page(pad_id: int | None) -> str:
     """A note list page (all notes, or a pad's): from the list cache when it can be.
 
     The cached page holds everything but the CSRF token, which is put in for every request
-    (generate_csrf, as the template would); a page with a flashed message to show is rendered
+    (sessions.csrf_token, as the template would); a page with a flashed message to show is rendered
     in full (its rows may still come from the cache).
 
     A pad page is looked up in the cache before the pad's ownership is checked: only a page made
@@ -179,7 +179,7 @@ def list_page(pad_id: int | None) -> str:
             "notes/list.html", listing=listing, pad=pad, pads=user_pads(), csrf_token=_placeholder_token
         )
         cache.put(page_key, shell)
-    return shell.replace(_CSRF_PLACEHOLDER, str(escape(generate_csrf())))
+    return shell.replace(_CSRF_PLACEHOLDER, str(escape(csrf_token())))
 
 
 def note_rows(notes: list[Any], with_pad: bool, day: int | None = None) -> Markup:
