@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .db import db
+from .db import db, read_row
 from .forms import ConfirmForm, ForgotPasswordForm, NewPasswordForm, SettingsForm, SigninForm, SignupForm
 from .mail import send_mail
 from .models import Pad, User, password_fingerprint
@@ -36,7 +36,8 @@ class PadRow(NamedTuple):
 class SignedInUser(UserMixin):
     """The signed-in user for the request: a plain row, not an ORM object.
 
-    It is loaded on every signed-in request by primary key, the cheapest query there is; the
+    It is loaded on every signed-in request by primary key, the cheapest query there is, in one
+    round trip outside the request's transaction (db.read_row); the
     user's pads (the sidebar, and the proof that a pad is theirs) are read on first use, which a
     list page served from the list cache never needs. Views that change the account load the
     ORM ``User``. The data version (with the account's creation time) keys the list cache
@@ -84,7 +85,7 @@ def load_user(session_user_id: str) -> SignedInUser | None:
     user_id, _, fingerprint = session_user_id.partition(":")
     if not user_id.isdigit():
         return None
-    row = db.session.connection().execute(_LOAD_USER, {"user_id": int(user_id)}).first()
+    row = read_row(_LOAD_USER, {"user_id": int(user_id)})
     if row is None or not hmac.compare_digest(password_fingerprint(row.password_hash), fingerprint):
         return None
     return SignedInUser(*row)

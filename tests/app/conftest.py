@@ -220,22 +220,24 @@ class QueryCounter:
         return len(self.statements)
 
 
+def record_statements(app: Flask) -> list[str]:
+    """From now on, every SQL statement the app runs, on any of its engines (db.READS too)."""
+    statements: list[str] = []
+    with app.app_context():
+        engines = list(db.engines.values())
+
+    def record(_connection, _cursor, statement, *_args):
+        statements.append(statement)
+
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
+    return statements
+
+
 @pytest.fixture
 def count_queries(app) -> Callable[[], QueryCounter]:
     """Call it to start counting the SQL statements the app runs from then on."""
-
-    def start() -> QueryCounter:
-        counter = QueryCounter([])
-        with app.app_context():
-            engine = db.engine
-
-        def record(_conn, _cursor, statement, *_args):
-            counter.statements.append(statement)
-
-        event.listen(engine, "before_cursor_execute", record)
-        return counter
-
-    return start
+    return lambda: QueryCounter(record_statements(app))
 
 
 def read_outbox(app: Flask) -> list[email.message.Message]:

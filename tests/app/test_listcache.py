@@ -7,14 +7,14 @@ list never shows rows older than the last write, in this worker or in any other.
 import re
 
 import pytest
-from sqlalchemy import delete, event, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from werkzeug.security import generate_password_hash
 
 from notejam.db import db
 from notejam.listcache import CachedRows, ListCache
 from notejam.models import User
 
-from .conftest import PASSWORD, AuthActions
+from .conftest import PASSWORD, AuthActions, record_statements
 from .test_csrf import csrf_token_in
 
 
@@ -57,10 +57,7 @@ def test_the_cache_is_bounded_and_can_be_turned_off(make_app, count_queries):
     client = app.test_client()
     AuthActions(client).signup_and_signin()
     client.get("/")
-    with app.app_context():
-        engine = db.engine
-    statements = []
-    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    statements = record_statements(app)
     client.get("/")
     assert len(statements) == 3  # the user, their pads, then the notes: nothing cached
 
@@ -272,10 +269,7 @@ def test_a_cached_pad_page_is_still_a_404_for_anyone_else_and_once_deleted(make_
     pad = int(re.search(r"/pads/(\d+)/", created.headers["Location"]).group(1))
     alice.get(f"/pads/{pad}/")  # shows the "created" flash: rendered in full
     assert alice.get(f"/pads/{pad}/").status_code == 200  # now cached
-    with app.app_context():
-        engine = db.engine
-    statements = []
-    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    statements = record_statements(app)
     assert alice.get(f"/pads/{pad}/").status_code == 200
     assert len(statements) == 1, statements  # from the cache: only the user was read
     for path in (f"/pads/{pad}/", f"/pads/{pad}/?order=name"):

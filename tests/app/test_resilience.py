@@ -4,21 +4,36 @@ import pymysql
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
-from notejam.db import db
+from notejam.db import READS, db
 
 
 def app_connection_ids(app) -> set[int]:
-    """The server-side ids of the connections in the app's pool right now."""
+    """The server-side ids of the connections in the app's pools right now (both engines)."""
     ids = set()
     with app.app_context():
-        pool_size = db.engine.pool.checkedin()
-        connections = [db.engine.connect() for _ in range(max(pool_size, 1))]
-        for connection in connections:
-            ids.add(connection.execute(text("SELECT CONNECTION_ID()")).scalar_one())
-        for connection in connections:
-            connection.close()
+        for engine in db.engines.values():
+            pool_size = engine.pool.checkedin()
+            connections = [engine.connect() for _ in range(max(pool_size, 1))]
+            for connection in connections:
+                ids.add(connection.execute(text("SELECT CONNECTION_ID()")).scalar_one())
+            for connection in connections:
+                connection.close()
     return ids
+
+
+def kill(mysql_url: str, connection_ids: set[int]) -> None:
+    url = make_url(mysql_url)
+    admin = pymysql.connect(
+        host=url.host, port=url.port or 3306, user=url.username, password=url.password or ""
+    )
+    try:
+        with admin.cursor() as cursor:
+            for connection_id in connection_ids:
+                cursor.execute(f"KILL {int(connection_id)}")
+    finally:
+        admin.close()
 
 
 @pytest.mark.mysql
@@ -31,21 +46,14 @@ def test_requests_succeed_after_the_database_kills_the_apps_connections(make_mys
     )
     client.post("/signin/", data={"email": "k@example.com", "password": "kill -9 safe"})
     assert client.get("/").status_code == 200
+    with app.app_context():
+        assert READS in db.engines  # the signed-in user's read has its own engine on MySQL
     doomed = app_connection_ids(app)
-    assert doomed
+    assert len(doomed) >= 2
+    kill(mysql_url, doomed)
 
-    url = make_url(mysql_url)
-    admin = pymysql.connect(
-        host=url.host, port=url.port or 3306, user=url.username, password=url.password or ""
-    )
-    try:
-        with admin.cursor() as cursor:
-            for connection_id in doomed:
-                cursor.execute(f"KILL {int(connection_id)}")
-    finally:
-        admin.close()
-
-    # Every connection in the pool is now dead; pre-ping replaces them transparently.
+    # Every pooled connection is now dead. The user's read (first in every signed-in request)
+    # retries on a fresh connection; the session's engine pre-pings and replaces its own.
     assert client.get("/readyz").status_code == 200
     assert client.get("/").status_code == 200
     assert client.post("/pads/create/", data={"name": "after the kill"}).status_code == 302
@@ -59,14 +67,30 @@ def test_without_pre_ping_the_same_kill_would_fail_a_request(make_mysql_app, mys
     client = app.test_client()
     assert client.get("/readyz").status_code == 200
     doomed = app_connection_ids(app)
-    url = make_url(mysql_url)
-    admin = pymysql.connect(
-        host=url.host, port=url.port or 3306, user=url.username, password=url.password or ""
-    )
-    try:
-        with admin.cursor() as cursor:
-            for connection_id in doomed:
-                cursor.execute(f"KILL {int(connection_id)}")
-    finally:
-        admin.close()
+    kill(mysql_url, doomed)
     assert client.get("/readyz").status_code == 503
+
+
+@pytest.mark.mysql
+def test_without_the_retry_a_killed_connection_would_fail_the_users_read(
+    make_mysql_app, mysql_url, monkeypatch
+):
+    """Shows the first test can fail for the reads engine too: it is the retry, not luck."""
+    app = make_mysql_app()
+    client = app.test_client()
+    password = "retry safe"
+    account = {"email": "r@example.com", "password": password}
+    client.post("/signup/", data={**account, "repeat_password": password})
+    client.post("/signin/", data=account)
+    assert client.get("/").status_code == 200
+    with app.app_context():
+        reads = db.engines[READS]
+    kill(mysql_url, app_connection_ids(app))
+
+    def read_once(statement, parameters):
+        with reads.connect() as connection:
+            return connection.execute(statement, parameters).first()
+
+    monkeypatch.setattr("notejam.auth.read_row", read_once)
+    with pytest.raises(OperationalError, match=r"Lost connection|gone away"):
+        client.get("/")  # the test app propagates the error a server would answer 500 with

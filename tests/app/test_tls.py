@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from notejam import create_app
-from notejam.db import db
+from notejam.db import READS, db
 
 pytestmark = pytest.mark.mysql
 
@@ -36,9 +36,11 @@ def test_a_server_without_tls_is_refused_when_a_ca_bundle_is_set(
     monkeypatch.setenv("DB_SSL_CA", str(ca_bundle))
     app = create_app({"TESTING": True, "SECRET_KEY": "k"})
     with app.app_context():
-        with pytest.raises(SQLAlchemyError):
-            db.engine.connect().close()
-        db.engine.dispose()
+        assert set(db.engines) == {None, READS}  # the session's engine and the user's reads
+        for engine in db.engines.values():
+            with pytest.raises(SQLAlchemyError):
+                engine.connect().close()
+            engine.dispose()
     assert app.test_client().get("/readyz").status_code == 503
 
 
