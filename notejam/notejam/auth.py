@@ -86,9 +86,12 @@ def load_user(session_user_id: str) -> SignedInUser | None:
     if not user_id.isdigit():
         return None
     row = read_row(_LOAD_USER, {"user_id": int(user_id)})
-    if row is None or not hmac.compare_digest(password_fingerprint(row.password_hash), fingerprint):
+    if row is None:
         return None
-    return SignedInUser(*row)
+    user = SignedInUser(*row)
+    if not hmac.compare_digest(password_fingerprint(user.password_hash), fingerprint):
+        return None
+    return user
 
 
 def hash_password(password: str) -> str:

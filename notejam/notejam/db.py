@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 from collections.abc import Mapping, MutableMapping
@@ -10,8 +11,8 @@ from typing import Any
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, event
-from sqlalchemy.engine import Engine, Row, make_url
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.engine import Dialect, Engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql import Executable
 
@@ -76,37 +77,55 @@ def configure_reads_engine(config: MutableMapping[str, Any]) -> None:
     nothing else. Through the ORM session that read costs three round trips (pre-ping, the
     SELECT, the ROLLBACK that ends the transaction) and the session's bookkeeping. This engine's
     connections are in autocommit mode, so a lone SELECT is its own transaction and nothing needs
-    rolling back (``skip_autocommit_rollback``); instead of pinging before every use, a read that
-    meets a dead connection is retried once on a fresh one (``read_row``), which a read can be.
-    Writes and every multi-statement read stay on the session's engine, with pre-ping.
-    SQLite (development, tests) keeps one engine: an in-memory database cannot be shared.
+    rolling back; instead of pinging before every use, a read that meets a dead connection is
+    retried once on a fresh one (``read_row``), which a read can be. Writes and every
+    multi-statement read stay on the session's engine, with pre-ping. SQLite (development,
+    tests) keeps one engine: an in-memory database cannot be shared.
     """
     url = make_url(config["SQLALCHEMY_DATABASE_URI"])
     if url.get_backend_name() != "mysql":
         return
     options: dict[str, Any] = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
-    options.update(
-        url=url,
-        isolation_level="AUTOCOMMIT",
-        skip_autocommit_rollback=True,
-        pool_pre_ping=False,
-        pool_reset_on_return=None,
-    )
+    options.update(url=url, isolation_level="AUTOCOMMIT", pool_pre_ping=False, pool_reset_on_return=None)
     config["SQLALCHEMY_BINDS"] = {**(config.get("SQLALCHEMY_BINDS") or {}), READS: options}
 
 
-def read_row(statement: Executable, parameters: Mapping[str, Any]) -> Row[Any] | None:
-    """The first row of a read-only statement, in one round trip where there is a reads engine."""
+@functools.lru_cache(maxsize=64)
+def _compiled(statement: Executable, dialect: Dialect) -> tuple[str, tuple[str, ...] | None]:
+    """The statement's SQL for this dialect, and its parameter names in order if positional."""
+    compiled = statement.compile(dialect=dialect)
+    return compiled.string, tuple(compiled.positiontup or ()) if compiled.positional else None
+
+
+def read_row(statement: Executable, parameters: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """The first row (a plain tuple) of a read-only statement, in one round trip on MySQL.
+
+    On the reads engine the statement, compiled once by SQLAlchemy, goes straight to a pooled
+    DBAPI connection: the per-request read is the hottest path there is, and Core's execution
+    layer doubled its CPU cost (measured in docs/benchmarks-app.md). A dead connection (restart,
+    failover) is detected by the dialect as Core would; the pool, whose other connections died
+    with it, is replaced and the read retried once on a fresh connection. Any other error stands.
+    """
     engine = db.engines.get(READS)
     if engine is None:
-        return db.session.connection().execute(statement, parameters).first()
-    try:
-        with engine.connect() as connection:
-            return connection.execute(statement, parameters).first()
-    except DBAPIError as error:
-        # A restart or failover killed the pooled connection. SQLAlchemy has invalidated it and
-        # every connection older than it, so the retry connects afresh; any other error stands.
-        if not error.connection_invalidated:
-            raise
-    with engine.connect() as connection:
-        return connection.execute(statement, parameters).first()
+        row = db.session.connection().execute(statement, parameters).first()
+        return None if row is None else tuple(row)
+    sql, names = _compiled(statement, engine.dialect)
+    arguments = parameters if names is None else tuple(parameters[name] for name in names)
+    for attempt in (1, 2):
+        connection = engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            try:
+                cursor.execute(sql, arguments)
+                return cursor.fetchone()
+            finally:
+                cursor.close()
+        except engine.dialect.loaded_dbapi.Error as error:
+            if attempt == 2 or not engine.dialect.is_disconnect(error, connection.dbapi_connection, None):
+                raise
+            connection.invalidate(error)
+            engine.dispose()
+        finally:
+            connection.close()
+    return None  # not reached: the second attempt returns or raises

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from datetime import UTC, datetime
@@ -79,5 +80,10 @@ class Note(db.Model):
 
 
 def password_fingerprint(password_hash: str) -> str:
-    key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, password_hash.encode(), hashlib.sha256).hexdigest()[:20]
+    """A short keyed digest of the password hash; the session carries it (User.get_id)."""
+    return _fingerprint(current_app.config["SECRET_KEY"], password_hash)
+
+
+@functools.lru_cache(maxsize=4096)  # checked on every signed-in request, for the same few users
+def _fingerprint(secret_key: str, password_hash: str) -> str:
+    return hmac.new(secret_key.encode(), password_hash.encode(), hashlib.sha256).hexdigest()[:20]

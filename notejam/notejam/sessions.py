@@ -73,6 +73,15 @@ class SessionInterface(SecureCookieSessionInterface):
             return self.session_class()  # expired (or from the future), as Flask would have it
         return self.session_class(data if plain else copy.deepcopy(data))
 
+    def save_session(self, app: Flask, session, response) -> None:
+        # The usual case, a session read but not changed: only Vary, without first working out
+        # every cookie attribute as Flask does before it finds there is no cookie to set.
+        if not self.should_set_cookie(app, session):
+            if session.accessed:
+                response.vary.add("Cookie")
+            return
+        super().save_session(app, session, response)
+
 
 @functools.lru_cache(maxsize=SIGNED_TOKENS)
 def _signed_token(secret_key: str | bytes, raw_token: str) -> str:

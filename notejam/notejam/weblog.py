@@ -3,6 +3,7 @@
 One line per request on stdout, written by a WSGI middleware so that static files (served by
 WhiteNoise before Flask sees them) and error responses are logged too. Only the path is logged:
 never the query string (reset links carry their token there), bodies, cookies or form fields.
+The security headers are added in the same place, to every response, as plain header tuples.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ def write_json_line(record: dict) -> None:
 
 
 class AccessLogMiddleware:
+    """The request id, the security headers and the access log line, around the whole app."""
+
     def __init__(self, wsgi_app, enabled: bool = True):
         self.wsgi_app = wsgi_app
         self.enabled = enabled
@@ -50,6 +53,7 @@ class AccessLogMiddleware:
 
         def start_response_with_id(status, headers, exc_info=None):
             seen["status"] = int(status.split(" ", 1)[0])
+            add_security_headers(environ, headers)
             headers.append(("X-Request-Id", request_id))
             return start_response(status, headers, exc_info)
 
@@ -97,21 +101,18 @@ _HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 _NO_STORE = ("Cache-Control", "no-store")
 
 
-def add_security_headers(response):
-    """Add each security header the view did not set itself.
+def add_security_headers(environ, headers: list[tuple[str, str]]) -> None:
+    """Add each security header the response does not carry already (a WSGI header list).
 
-    One pass over the response's few headers, then one extend: per-header ``setdefault`` scans
-    the list again for each of the seven (measurable on every request).
+    HSTS only on HTTPS (per ProxyFix, X-Forwarded-Proto from the ALB); ``Cache-Control:
+    no-store`` only on HTML pages that set no caching of their own (static files keep theirs).
     """
-    headers = response.headers
-    present = {name.lower() for name, _value in headers.items()}
-    missing = [header for header in _SECURITY_HEADERS if header[0].lower() not in present]
-    if request.is_secure and "strict-transport-security" not in present:
-        missing.append(_HSTS)
-    if response.mimetype == "text/html" and "cache-control" not in present:
-        missing.append(_NO_STORE)
-    headers.extend(missing)
-    return response
+    present = {name.lower(): value for name, value in headers}
+    headers.extend(header for header in _SECURITY_HEADERS if header[0].lower() not in present)
+    if environ.get("wsgi.url_scheme") == "https" and "strict-transport-security" not in present:
+        headers.append(_HSTS)
+    if present.get("content-type", "").startswith("text/html") and "cache-control" not in present:
+        headers.append(_NO_STORE)
 
 
 class JsonLogFormatter(logging.Formatter):
@@ -139,4 +140,3 @@ def install(app: Flask) -> None:
     app.logger.handlers[:] = [handler]
     app.logger.setLevel(logging.INFO)
     app.logger.propagate = False
-    app.after_request(add_security_headers)

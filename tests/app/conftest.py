@@ -27,8 +27,9 @@ from flask_migrate import upgrade
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
+import notejam.auth
 from notejam import create_app
-from notejam.db import db
+from notejam.db import READS, db
 
 MYSQL_URL_ENV = "NOTEJAM_TEST_MYSQL_URL"
 REQUIRE_MYSQL_ENV = "NOTEJAM_REQUIRE_MYSQL"
@@ -220,22 +221,40 @@ class QueryCounter:
         return len(self.statements)
 
 
-def record_statements(app: Flask) -> list[str]:
-    """From now on, every SQL statement the app runs, on any of its engines (db.READS too)."""
-    statements: list[str] = []
-    with app.app_context():
-        engines = list(db.engines.values())
+@pytest.fixture
+def record_statements(monkeypatch) -> Callable[[Flask], list[str]]:
+    """Call it with an app: from then on, every SQL statement that app runs.
 
-    def record(_connection, _cursor, statement, *_args):
-        statements.append(statement)
+    Core's cursor events see the session's engine. On MySQL the user's per-request read goes to
+    the reads engine's DBAPI connection directly (db.read_row), below those events, so those
+    reads are recorded where auth.py makes them.
+    """
 
-    for engine in engines:
-        event.listen(engine, "before_cursor_execute", record)
-    return statements
+    def start(app: Flask) -> list[str]:
+        statements: list[str] = []
+
+        def record(_connection, _cursor, statement, *_args):
+            statements.append(statement)
+
+        with app.app_context():
+            event.listen(db.engine, "before_cursor_execute", record)
+            reads = db.engines.get(READS)
+        if reads is not None:
+            real_read_row = notejam.auth.read_row
+
+            def recorded_read_row(statement, parameters):
+                if db.engines.get(READS) is reads:  # this app's reads, not another app's
+                    statements.append(str(statement.compile(dialect=reads.dialect)))
+                return real_read_row(statement, parameters)
+
+            monkeypatch.setattr(notejam.auth, "read_row", recorded_read_row)
+        return statements
+
+    return start
 
 
 @pytest.fixture
-def count_queries(app) -> Callable[[], QueryCounter]:
+def count_queries(app, record_statements) -> Callable[[], QueryCounter]:
     """Call it to start counting the SQL statements the app runs from then on."""
     return lambda: QueryCounter(record_statements(app))
 

@@ -14,7 +14,7 @@ from notejam.db import db
 from notejam.listcache import CachedRows, ListCache
 from notejam.models import User
 
-from .conftest import PASSWORD, AuthActions, record_statements
+from .conftest import PASSWORD, AuthActions
 from .test_csrf import csrf_token_in
 
 
@@ -46,7 +46,7 @@ def test_a_repeated_list_is_served_from_the_cache_with_one_query(
     assert b'name="csrf_token"' in again.data
 
 
-def test_the_cache_is_bounded_and_can_be_turned_off(make_app, count_queries):
+def test_the_cache_is_bounded_and_can_be_turned_off(make_app, record_statements):
     cache = ListCache(2)
     for number in range(3):
         cache.put((number,), CachedRows("", 0, False))
@@ -259,7 +259,7 @@ def test_a_flash_message_shows_on_a_cached_list_page_once(client, auth, make_not
     assert b"The note is deleted." in page and note_names(page) == ["kept"]
 
 
-def test_a_cached_pad_page_is_still_a_404_for_anyone_else_and_once_deleted(make_app):
+def test_a_cached_pad_page_is_still_a_404_for_anyone_else_and_once_deleted(make_app, record_statements):
     # Pad pages are looked up in the cache before the pad's ownership is checked (notes.list_page).
     app = make_app()
     alice, bob = app.test_client(), app.test_client()

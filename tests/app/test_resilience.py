@@ -6,7 +6,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from notejam.db import READS, db
+from notejam.db import READS, db, read_row
 
 
 def app_connection_ids(app) -> set[int]:
@@ -94,3 +94,12 @@ def test_without_the_retry_a_killed_connection_would_fail_the_users_read(
     monkeypatch.setattr("notejam.auth.read_row", read_once)
     with pytest.raises(OperationalError, match=r"Lost connection|gone away"):
         client.get("/")  # the test app propagates the error a server would answer 500 with
+
+
+@pytest.mark.mysql
+def test_the_users_read_runs_on_an_autocommit_connection(make_mysql_app):
+    # Nothing to roll back after it, so none is sent (configure_reads_engine).
+    app = make_mysql_app()
+    with app.test_request_context():
+        assert read_row(text("SELECT @@autocommit"), {}) == (1,)
+        assert read_row(text("SELECT :n + 1"), {"n": 41}) == (42,)
