@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from typing import Any
@@ -22,10 +23,19 @@ from .sessions import SessionInterface, csrf_token
 csrf = CSRFProtect()
 
 
+class Notejam(Flask):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Flask asks, before every call of every view and hook, whether it is ``async def``
+        # (inspect, on every request); the answer never changes for a function. Bounded, in
+        # case closures come and go (after_this_request).
+        self.ensure_sync = functools.lru_cache(maxsize=256)(self.ensure_sync)  # type: ignore[method-assign]
+
+
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # The instance folder holds the default SQLite file and the development outbox; the image
     # points it at a folder its non-root user owns.
-    app = Flask(__name__, instance_path=os.environ.get("NOTEJAM_INSTANCE_PATH") or None)
+    app = Notejam(__name__, instance_path=os.environ.get("NOTEJAM_INSTANCE_PATH") or None)
     testing = bool(test_config and test_config.get("TESTING"))
     environment = dict(os.environ)
     if test_config and test_config.get("SECRET_KEY"):

@@ -5,7 +5,8 @@ building a new serializer each time, and Flask-WTF signs a fresh CSRF token for 
 form. A browser sends the same cookie until its session changes, so each worker remembers the
 cookies it has verified and the tokens it has signed, a few thousand of each:
 
-- The memory is keyed by the exact cookie string, so a changed or forged cookie is never found
+- The memory is keyed by the exact cookie string (and the Cookie header is parsed once per
+  distinct header), so a changed or forged cookie is never found
   and is verified in full; cookies that fail verification are never remembered. The session's
   age is still checked against the time it was signed, on every request, as Flask does.
 - A request gets its own copy of the session: a shallow copy when every value is a plain string,
@@ -25,6 +26,7 @@ from flask import Flask, current_app, g, request, session
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_wtf.csrf import generate_csrf
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from werkzeug.http import parse_cookie
 
 VERIFIED_COOKIES = 4096
 SIGNED_TOKENS = 4096
@@ -61,7 +63,7 @@ class SessionInterface(SecureCookieSessionInterface):
         serializer = self.get_signing_serializer(app)
         if serializer is None:
             return None
-        cookie = request.cookies.get(self.get_cookie_name(app))
+        cookie = _cookie(request.environ.get("HTTP_COOKIE", ""), self.get_cookie_name(app))
         if not cookie:
             return self.session_class()
         try:
@@ -83,6 +85,12 @@ class SessionInterface(SecureCookieSessionInterface):
         super().save_session(app, session, response)
 
 
+@functools.lru_cache(maxsize=VERIFIED_COOKIES)
+def _cookie(header: str, name: str) -> str | None:
+    """One cookie from a Cookie header (parsed once per distinct header: browsers repeat them)."""
+    return parse_cookie(header).get(name)
+
+
 @functools.lru_cache(maxsize=SIGNED_TOKENS)
 def _signed_token(secret_key: str | bytes, raw_token: str) -> str:
     return URLSafeTimedSerializer(secret_key, salt="wtf-csrf-token").dumps(raw_token)
@@ -93,11 +101,12 @@ def csrf_token() -> str:
 
     Forms rendered later in the request use the same token (Flask-WTF looks in ``g`` first).
     """
-    config = current_app.config
-    field = config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    app = current_app._get_current_object()
+    field = app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
     raw = session.get(field)
-    if config.get("WTF_CSRF_TIME_LIMIT", 3600) is not None or not isinstance(raw, str) or field in g:
+    if app.config.get("WTF_CSRF_TIME_LIMIT", 3600) is not None or not isinstance(raw, str):
         return generate_csrf()
-    token = _signed_token(config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key, raw)
-    setattr(g, field, token)
-    return token
+    context = g._get_current_object()
+    if field not in context:
+        setattr(context, field, _signed_token(app.config.get("WTF_CSRF_SECRET_KEY") or app.secret_key, raw))
+    return getattr(context, field)
