@@ -450,7 +450,10 @@ def compare(args, variants: list[tuple[str, dict[str, str]]]) -> int:
 WORKER_MATRIX = [
     ("gthread, 2 workers x 1 thread", {"WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "1"}),
     ("gthread, 2 workers x 2 threads", {"WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "2"}),
-    ("gthread, 2 workers x 4 threads (the default on 2 CPUs)", {"WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "4"}),
+    (
+        "gthread, 2 workers x 4 threads (the default on 2 CPUs)",
+        {"WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "4"},
+    ),
     ("gthread, 4 workers x 1 thread", {"WEB_CONCURRENCY": "4", "GUNICORN_THREADS": "1"}),
     ("sync, 5 workers (2 x CPUs + 1)", {"GUNICORN_WORKER_CLASS": "sync", "WEB_CONCURRENCY": "5"}),
 ]
@@ -470,7 +473,8 @@ def write_report(args, results, matrix, cpu_costs, load_before, load_after) -> N
         " -s bench/app/wrk.lua --latency`"
         " from the same machine, after a 2 s warm-up"
         + (f"; {args.repeat} runs per page, the median (by requests/s) reported" if args.repeat > 1 else "")
-        + "; the Lua script sends the session cookie and counts every non-2xx response.",
+        + "; the Lua script sends the session cookie and the user agent that signed in (as one browser"
+        " would), and counts every non-2xx response and every response that sets a cookie (Set-Cookie).",
         "- Command: `make bench-app` (runs `bench/app/bench.py --workers-matrix --repeat 3`).",
         "- Server: gunicorn with `notejam/gunicorn.conf.py` (the production settings), JSON access log on;"
         " data: one user, 5 pads, 50 or 1,000 notes (50 notes per list page).",
