@@ -18,7 +18,7 @@ from .config import from_environment
 from .dates import humandate
 from .db import configure_reads_engine, db, migrate, require_tls
 from .listcache import ListCache
-from .sessions import SessionInterface, csrf_token
+from .sessions import SessionInterface
 
 csrf = CSRFProtect()
 
@@ -68,7 +68,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 def _install_templating(app: Flask) -> None:
     app.jinja_env.filters["humandate"] = humandate
-    app.jinja_env.globals["csrf_token"] = csrf_token  # Flask-WTF's generate_csrf, remembered
     static_urls: dict[tuple[str, str], str] = {}
 
     def static_url(filename: str) -> str:

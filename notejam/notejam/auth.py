@@ -18,6 +18,7 @@ from .db import db, read_row
 from .forms import ConfirmForm, ForgotPasswordForm, NewPasswordForm, SettingsForm, SigninForm, SignupForm
 from .mail import send_mail
 from .models import Pad, User, password_fingerprint
+from .sessions import anonymous_form_page
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -126,7 +127,7 @@ def signup():
             flash("Your account is ready. Sign in to start taking notes.", "success")
             return redirect(url_for("auth.signin"))
         form.email.errors.append("An account with this email already exists.")
-    return render_template("auth/signup.html", form=form)
+    return anonymous_form_page("auth/signup.html", form)
 
 
 # A valid hash to compare against when the email is unknown, so both paths cost the same time.
@@ -153,7 +154,7 @@ def signin():
             flash("You are signed in.", "success")
             return redirect(safe_next_url(request.args.get("next")))
         form.password.errors.append("Wrong email or password.")
-    return render_template("auth/signin.html", form=form)
+    return anonymous_form_page("auth/signin.html", form)
 
 
 @bp.route("/signout/", methods=["GET", "POST"])
@@ -231,7 +232,7 @@ def forgot_password():
         # The same answer whether or not the address has an account.
         flash("If that address has an account, a link to reset its password is on its way.", "info")
         return redirect(url_for("auth.signin"))
-    return render_template("auth/forgot_password.html", form=form)
+    return anonymous_form_page("auth/forgot_password.html", form)
 
 
 @bp.route("/reset-password/", methods=["GET", "POST"])

@@ -8,7 +8,6 @@ ORM objects: it is the hot path.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +34,7 @@ from .db import db
 from .forms import ConfirmForm, NoteForm
 from .listcache import CachedRows, ListCache, bump_data_version
 from .models import Note, utcnow
-from .sessions import csrf_token
+from .sessions import fill_csrf_token, placeholder_token
 
 bp = Blueprint("notes", __name__)
 
@@ -142,16 +141,6 @@ def list_notes(wanted: ListRequest, key: tuple[Any, ...] | None = None) -> NoteP
     )
 
 
-# Stands in for the CSRF token in a cached list page. User data cannot contain it: every value
-# from users is escaped, and escaping turns "<" into "&lt;" (the placeholder itself is Markup, so
-# the template leaves it as it is).
-_CSRF_PLACEHOLDER = f"<csrf-{secrets.token_hex(16)}>"
-
-
-def _placeholder_token() -> Markup:
-    return Markup(_CSRF_PLACEHOLDER)  # noqa: S704 - a constant of ours, replaced before sending
-
-
 def list_page(pad_id: int | None) -> str:
     """A note list page (all notes, or a pad's): from the list cache when it can be.
 
@@ -176,10 +165,10 @@ def list_page(pad_id: int | None) -> str:
         pad = owned_pad(pad_id) if pad_id is not None else None  # 404 before anything is cached
         listing = list_notes(wanted, key)
         shell = render_template(
-            "notes/list.html", listing=listing, pad=pad, pads=user_pads(), csrf_token=_placeholder_token
+            "notes/list.html", listing=listing, pad=pad, pads=user_pads(), csrf_token=placeholder_token
         )
         cache.put(page_key, shell)
-    return shell.replace(_CSRF_PLACEHOLDER, str(escape(csrf_token())))
+    return fill_csrf_token(shell)
 
 
 def note_rows(notes: list[Any], with_pad: bool, day: int | None = None) -> Markup:

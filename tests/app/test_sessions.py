@@ -76,3 +76,33 @@ def test_the_list_pages_csrf_token_is_accepted(make_app, time_limit):
     response = client.post("/pads/create/", data={"name": "from the list", "csrf_token": again})
     assert response.status_code == 302
     assert client.post("/pads/create/", data={"name": "x", "csrf_token": "forged"}).status_code == 400
+
+
+@pytest.mark.parametrize("path", ["/signin/", "/signup/", "/forgot-password/"])
+def test_each_visitor_of_a_cached_form_page_gets_a_token_of_their_own(make_app, path):
+    # Empty form pages for visitors who are not signed in are cached with a placeholder for the
+    # CSRF token (sessions.anonymous_form_page): the first visitor's token must never be served
+    # to the next, and each token works for its own session only.
+    app = make_app(WTF_CSRF_ENABLED=True)
+    first, second = app.test_client(), app.test_client()
+    pages = [first.get(path).data, second.get(path).data, second.get(path).data]
+    tokens = [csrf_token_in(page) for page in pages]
+    assert tokens[0] != tokens[1] and tokens[1] == tokens[2]
+    for page in pages:
+        assert b"csrf-" not in page and b"&lt;csrf" not in page
+        assert tokens[0].encode() not in pages[1]
+    assert pages[1].replace(tokens[1].encode(), b"") == pages[0].replace(tokens[0].encode(), b"")
+    data = {"email": "v@example.com", "password": PASSWORD, "repeat_password": PASSWORD}
+    assert second.post(path, data={**data, "csrf_token": tokens[0]}).status_code == 400  # not theirs
+    assert second.post(path, data={**data, "csrf_token": tokens[1]}).status_code in (200, 302)
+
+
+def test_form_pages_with_errors_or_a_flash_are_rendered_as_usual(make_app):
+    app = make_app()
+    client = app.test_client()
+    client.get("/signin/")  # cached now
+    wrong = client.post("/signin/", data={"email": "nobody@example.com", "password": "not it at all"})
+    assert b"Wrong email or password." in wrong.data and b'value="nobody@example.com"' in wrong.data
+    AuthActions(client).signup()  # flashes "Your account is ready" and redirects to the sign-in
+    assert b"Your account is ready" in client.get("/signin/").data
+    assert b"Your account is ready" not in client.get("/signin/").data
