@@ -5,14 +5,18 @@ building a new serializer each time, and Flask-WTF signs a fresh CSRF token for 
 form. A browser sends the same cookie until its session changes, so each worker remembers the
 cookies it has verified and the tokens it has signed, a few thousand of each:
 
-- The memory is keyed by the exact cookie string (and the Cookie header is parsed once per
-  distinct header), so a changed or forged cookie is never found
-  and is verified in full; cookies that fail verification are never remembered. The session's
-  age is still checked against the time it was signed, on every request, as Flask does.
+- The memory is keyed by the exact cookie string (the Cookie header itself is parsed once per
+  distinct value), so a changed or forged cookie is never found and is verified in full; a
+  cookie that fails verification is never remembered. The session's age is still checked
+  against the time it was signed, on every request, as Flask does.
 - A request gets its own copy of the session: a shallow copy when every value is a plain string,
   number or boolean (a signed-in session), a deep copy otherwise (flashed messages are lists).
 - A signed CSRF token is remembered only while tokens do not expire (``WTF_CSRF_TIME_LIMIT`` is
   None, the token living as long as the session); with a time limit every page signs anew.
+
+Pages that are the same for everyone but the CSRF token (a list page for its user, an empty form
+for visitors not signed in) are cached with a placeholder where the token goes, filled in per
+request (``fill_csrf_token``).
 """
 
 from __future__ import annotations
@@ -143,7 +147,8 @@ def anonymous_form_page(template: str, form: Any) -> str:
     """
     if request.method != "GET" or form.errors or current_user.is_authenticated or "_flashes" in session:
         return render_template(template, form=form)
-    token_field = form._fields.get(form.meta.csrf_field_name) if form.meta.csrf else None
+    token_name = form.meta.csrf_field_name
+    token_field = form[token_name] if form.meta.csrf and token_name in form else None
     cache = current_app.extensions["notejam.list_cache"]
     key = ("anonymous form", template, request.script_root, token_field is not None)
     page = cache.get(key)
