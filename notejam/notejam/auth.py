@@ -38,11 +38,10 @@ class SignedInUser(UserMixin):
     """The signed-in user for the request: a plain row, not an ORM object.
 
     It is loaded on every signed-in request by primary key, the cheapest query there is, in one
-    round trip outside the request's transaction (db.read_row); the
-    user's pads (the sidebar, and the proof that a pad is theirs) are read on first use, which a
-    list page served from the list cache never needs. Views that change the account load the
-    ORM ``User``. The data version (with the account's creation time) keys the list cache
-    (listcache.py).
+    round trip outside the request's transaction (db.read_row). The user's pads (the sidebar, and
+    the proof that a pad is theirs) are read on first use, which a list page served from the list
+    cache never needs. Views that change the account load the ORM ``User``. The data version
+    (with the account's creation time) keys the list cache (listcache.py).
     """
 
     __slots__ = ("_pads", "created_at", "data_version", "email", "id", "password_hash")
