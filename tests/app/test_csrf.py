@@ -18,16 +18,21 @@ def csrf_app(make_app):
     return make_app(WTF_CSRF_ENABLED=True)
 
 
+def sign_up_and_in(client, email: str = "c@example.com") -> None:
+    """Sign up and sign in through the real forms, each POST carrying the token its page gave."""
+    token = csrf_token_in(client.get("/signup/").data)
+    data = {"email": email, "password": PASSWORD, "repeat_password": PASSWORD}
+    assert client.post("/signup/", data={**data, "csrf_token": token}).status_code == 302
+    token = csrf_token_in(client.get("/signin/").data)
+    data = {"email": email, "password": PASSWORD, "csrf_token": token}
+    assert client.post("/signin/", data=data).status_code == 302
+
+
 @pytest.fixture
 def signed_in(csrf_app):
     """A client signed in through the real, token-carrying forms; plus a pad and a note."""
     client = csrf_app.test_client()
-    token = csrf_token_in(client.get("/signup/").data)
-    data = {"email": "c@example.com", "password": PASSWORD, "repeat_password": PASSWORD}
-    assert client.post("/signup/", data={**data, "csrf_token": token}).status_code == 302
-    token = csrf_token_in(client.get("/signin/").data)
-    data = {"email": "c@example.com", "password": PASSWORD, "csrf_token": token}
-    assert client.post("/signin/", data=data).status_code == 302
+    sign_up_and_in(client)
     token = csrf_token_in(client.get("/pads/create/").data)
     response = client.post("/pads/create/", data={"name": "pad", "csrf_token": token})
     pad = int(response.headers["Location"].split("/")[2])

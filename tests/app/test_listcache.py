@@ -15,7 +15,7 @@ from notejam.listcache import CachedRows, ListCache
 from notejam.models import User
 
 from .conftest import PASSWORD, AuthActions
-from .test_csrf import csrf_token_in
+from .test_csrf import csrf_token_in, sign_up_and_in
 
 
 def note_names(page: bytes) -> list[str]:
@@ -221,12 +221,7 @@ def test_a_cached_page_carries_a_working_csrf_token_of_its_own_session(make_app)
     sessions = []
     for email in ("one@example.com", "two@example.com"):
         client = app.test_client()
-        token = csrf_token_in(client.get("/signup/").data)
-        data = {"email": email, "password": PASSWORD, "repeat_password": PASSWORD, "csrf_token": token}
-        assert client.post("/signup/", data=data).status_code == 302
-        token = csrf_token_in(client.get("/signin/").data)
-        data = {"email": email, "password": PASSWORD, "csrf_token": token}
-        assert client.post("/signin/", data=data).status_code == 302
+        sign_up_and_in(client, email)
         sessions.append(client)
     one, two = sessions
     one.get("/")  # the flash of the sign-in; then the page is cached

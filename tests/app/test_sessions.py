@@ -7,7 +7,7 @@ import pytest
 import notejam.sessions
 
 from .conftest import AuthActions
-from .test_csrf import PASSWORD, csrf_token_in
+from .test_csrf import PASSWORD, csrf_token_in, sign_up_and_in
 
 COOKIE = "notejam_session"
 
@@ -63,12 +63,7 @@ def test_every_request_gets_its_own_copy_of_a_flashed_session(make_app):
 def test_the_list_pages_csrf_token_is_accepted(make_app, time_limit):
     app = make_app(WTF_CSRF_ENABLED=True, WTF_CSRF_TIME_LIMIT=time_limit)
     client = app.test_client()
-    token = csrf_token_in(client.get("/signup/").data)
-    data = {"email": "c@example.com", "password": PASSWORD, "repeat_password": PASSWORD}
-    assert client.post("/signup/", data={**data, "csrf_token": token}).status_code == 302
-    token = csrf_token_in(client.get("/signin/").data)
-    data = {"email": "c@example.com", "password": PASSWORD, "csrf_token": token}
-    assert client.post("/signin/", data=data).status_code == 302
+    sign_up_and_in(client)
     client.get("/")  # the "signed in" flash: rendered in full
     first, again = (csrf_token_in(client.get("/").data) for _ in range(2))
     if time_limit is None:
