@@ -28,10 +28,11 @@ cpus = available_cpus()
 # ECS sends traffic to the container port; the task definition sets PORT if it is not 8000.
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 
-# Measured on 2 cores (docs/benchmarks-app.md): gthread workers, one per CPU (at least 2, so one
-# busy or restarting worker never stops the task) with 4 threads each, did at least as well as
-# sync workers and more processes; they also keep the ALB's connections alive, where sync workers
-# close every connection.
+# gthread workers, one per CPU (at least 2, so one busy or restarting worker never stops the
+# task), with 4 threads each: threads keep a worker's CPU busy while requests wait on Aurora or
+# SES across the network, and gthread keeps the ALB's connections alive, where sync workers close
+# every one. Against loopback MariaDB (docs/benchmarks-app.md) fewer threads had the lower p99 and
+# sync workers the same throughput; only a load test against real Aurora can settle the count.
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
 workers = int(os.environ.get("WEB_CONCURRENCY", max(2, cpus)))
 threads = int(os.environ.get("GUNICORN_THREADS", 4))

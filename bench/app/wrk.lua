@@ -13,6 +13,37 @@ if user_agent and user_agent ~= "" then
   wrk.headers["User-Agent"] = user_agent
 end
 
+-- Paced mode (BENCH_RATE_PER_THREAD, requests/s for each wrk thread): each thread sends on a
+-- fixed schedule, whatever the answers' speed, as a steady flow of users would; a thread that
+-- fell behind (every connection busy) sends at once until it is back on schedule. Latency is
+-- still wrk's, from the moment a request was sent, not from its slot in the schedule (wrk2's
+-- correction for coordinated omission): a stall delays the requests behind it without counting
+-- them as slow, so the report also gives the rate achieved.
+local rate = tonumber(os.getenv("BENCH_RATE_PER_THREAD") or "")
+if rate and rate > 0 then
+  local ffi = require("ffi")
+  ffi.cdef [[
+    typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
+    int clock_gettime(int clock_id, bench_timespec *tp);
+  ]]
+  local now = ffi.new("bench_timespec")
+  local function now_ms()
+    ffi.C.clock_gettime(1, now) -- CLOCK_MONOTONIC
+    return tonumber(now.tv_sec) * 1000 + tonumber(now.tv_nsec) / 1e6
+  end
+  local interval = 1000 / rate
+  local next_slot = nil
+
+  function delay()
+    local t = now_ms()
+    next_slot = (next_slot or t) + interval
+    if next_slot <= t then
+      return 0
+    end
+    return math.floor(next_slot - t)
+  end
+end
+
 local threads = {}
 
 function setup(thread)
