@@ -47,10 +47,29 @@ def region_state(aws_client, region):
 
 @pytest.mark.slow
 @pytest.mark.emulator
-def test_migration_rebuilds_the_environment_from_the_copied_backup(playbook, aws_client):
+def test_migration_rebuilds_the_environment_from_the_copied_backup(fresh_emulator, playbook, aws_client):
     source = converge_and_copy(playbook, aws_client)
     target_rds = aws_client("rds", TARGET)
     untouched = region_state(aws_client, SOURCE)
+
+    # --check first (on the same converged environment): it lists the copy and what it would
+    # build, and writes nothing.
+    fresh_emulator.reset_calls()
+    dry = playbook(
+        "playbooks/migrate_region.yml",
+        "local",
+        "-e",
+        f"target_region={TARGET}",
+        "-e",
+        f"migrate_dr_region={NEW_DR}",
+        "--check",
+    )
+    assert dry.returncode == 0, dry.tail()
+    assert "daily-1-copy" in dry.output
+    assert fresh_emulator.calls()["writes"] == 0, fresh_emulator.calls()["write_calls"]
+    assert target_rds.describe_db_clusters()["DBClusters"] == []
+    # It says what it would build there: the restored cluster and the backup selection with its plan.
+    assert "Would create selection" in dry.output
 
     run = playbook(
         "playbooks/migrate_region.yml",
@@ -120,25 +139,3 @@ def test_migration_rebuilds_the_environment_from_the_copied_backup(playbook, aws
 def test_migration_refuses_the_current_region(playbook):
     run = playbook("playbooks/migrate_region.yml", "local", "-e", f"target_region={SOURCE}")
     assert run.returncode != 0 and "different from the current region" in run.output
-
-
-@pytest.mark.slow
-@pytest.mark.emulator
-def test_migration_dry_run_lists_the_copy_and_writes_nothing(fresh_emulator, playbook, aws_client):
-    converge_and_copy(playbook, aws_client)
-    fresh_emulator.reset_calls()
-    dry = playbook(
-        "playbooks/migrate_region.yml",
-        "local",
-        "-e",
-        f"target_region={TARGET}",
-        "-e",
-        f"migrate_dr_region={NEW_DR}",
-        "--check",
-    )
-    assert dry.returncode == 0, dry.tail()
-    assert "daily-1-copy" in dry.output
-    assert fresh_emulator.calls()["writes"] == 0
-    assert aws_client("rds", TARGET).describe_db_clusters()["DBClusters"] == []
-    # It says what it would build there: the restored cluster and the backup selection with its plan.
-    assert "Would create selection" in dry.output
