@@ -52,18 +52,21 @@ def test_migration_rebuilds_the_environment_from_the_copied_backup(fresh_emulato
     target_rds = aws_client("rds", TARGET)
     untouched = region_state(aws_client, SOURCE)
 
+    def migrate(*extra):
+        return playbook(
+            "playbooks/migrate_region.yml",
+            "local",
+            "-e",
+            f"target_region={TARGET}",
+            "-e",
+            f"migrate_dr_region={NEW_DR}",
+            *extra,
+        )
+
     # --check first (on the same converged environment): it lists the copy and what it would
     # build, and writes nothing.
     fresh_emulator.reset_calls()
-    dry = playbook(
-        "playbooks/migrate_region.yml",
-        "local",
-        "-e",
-        f"target_region={TARGET}",
-        "-e",
-        f"migrate_dr_region={NEW_DR}",
-        "--check",
-    )
+    dry = migrate("--check")
     assert dry.returncode == 0, dry.tail()
     assert "daily-1-copy" in dry.output
     assert fresh_emulator.calls()["writes"] == 0, fresh_emulator.calls()["write_calls"]
@@ -71,14 +74,7 @@ def test_migration_rebuilds_the_environment_from_the_copied_backup(fresh_emulato
     # It says what it would build there: the restored cluster and the backup selection with its plan.
     assert "Would create selection" in dry.output
 
-    run = playbook(
-        "playbooks/migrate_region.yml",
-        "local",
-        "-e",
-        f"target_region={TARGET}",
-        "-e",
-        f"migrate_dr_region={NEW_DR}",
-    )
+    run = migrate()
     assert run.returncode == 0, run.tail()
 
     migrated = target_rds.describe_db_clusters(DBClusterIdentifier=CLUSTER)["DBClusters"][0]
@@ -100,14 +96,7 @@ def test_migration_rebuilds_the_environment_from_the_copied_backup(fresh_emulato
     ]
     assert region_state(aws_client, SOURCE) == untouched
 
-    again = playbook(
-        "playbooks/migrate_region.yml",
-        "local",
-        "-e",
-        f"target_region={TARGET}",
-        "-e",
-        f"migrate_dr_region={NEW_DR}",
-    )
+    again = migrate()
     assert again.returncode == 0, again.tail()
     assert again.changed == 0, again.changed_tasks()
 
