@@ -33,7 +33,10 @@ bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')
 # SES across the network, and gthread keeps the ALB's connections alive, where sync workers close
 # every one. Against loopback MariaDB (docs/benchmarks-app.md) fewer threads had the lower p99 and
 # sync workers the same throughput; only a load test against real Aurora can settle the count.
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+# BalancedThreadWorker is gunicorn's gthread that shares new connections out evenly among the
+# workers (notejam/gunicorn_worker.py): left to the kernel, a burst of keep-alive connections can
+# all land in one worker and leave a CPU idle.
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "notejam.gunicorn_worker.BalancedThreadWorker")
 workers = int(os.environ.get("WEB_CONCURRENCY", max(2, cpus)))
 threads = int(os.environ.get("GUNICORN_THREADS", 4))
 

@@ -61,6 +61,7 @@ class Result:
     not_2xx: int
     socket_errors: int
     cookies_set: int = 0  # responses with Set-Cookie: the session was rewritten
+    split: str = ""  # wrk's connections per gunicorn worker, most first, sampled mid-run
 
 
 def reset_mysql(url: str) -> None:
@@ -185,9 +186,14 @@ def run_wrk(
     subprocess.run([*base, f"-d{warmup}s", url], env=env, capture_output=True, check=True)  # noqa: S603
     runs = []
     for _ in range(args.repeat):
-        out = subprocess.run(  # noqa: S603
-            [*base, f"-d{args.duration}s", url], env=env, capture_output=True, text=True, check=True
-        ).stdout
+        wrk = subprocess.Popen(  # noqa: S603
+            [*base, f"-d{args.duration}s", url], env=env, stdout=subprocess.PIPE, text=True
+        )
+        time.sleep(args.duration / 2)
+        split = connection_split()
+        out = wrk.communicate()[0]
+        if wrk.returncode:
+            raise RuntimeError(f"wrk exited with {wrk.returncode}: {out}")
         fields = dict(re.findall(r"(\w+)=(\d+)", out.split("BENCH", 1)[1]))
         runs.append(
             Result(
@@ -199,6 +205,7 @@ def run_wrk(
                 not_2xx=int(fields["not_2xx"]),
                 socket_errors=int(fields["socket_errors"]),
                 cookies_set=int(fields["cookies_set"]),
+                split=split,
             )
         )
     # The median run by throughput (a shared machine makes single runs noisy); errors from any run
@@ -212,10 +219,32 @@ def run_wrk(
     print(
         f"  {label:<58} {result.requests_per_s:8.0f} req/s  p50 {result.p50_ms:6.2f} ms  "
         f"p99 {result.p99_ms:6.2f} ms  non-2xx {result.not_2xx}  socket errors {result.socket_errors}  "
-        f"Set-Cookie {result.cookies_set}",
+        f"Set-Cookie {result.cookies_set}  connections per worker {result.split}",
         flush=True,
     )
     return result
+
+
+def connection_split() -> str:
+    """Established connections to the server per gunicorn worker (``ss``), e.g. "8/8"; "" if unknown.
+
+    Keep-alive connections stay in the worker that accepted them: a 0/16 split leaves one worker,
+    so one core, serving everything.
+    """
+    port = BIND.rsplit(":", 1)[1]
+    try:
+        listing = subprocess.run(  # noqa: S603
+            ["ss", "-Htnp", "state", "established", "sport", f"= :{port}"],  # noqa: S607
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+    per_worker: dict[str, int] = {}
+    for pid in re.findall(r"pid=(\d+)", listing):
+        per_worker[pid] = per_worker.get(pid, 0) + 1
+    return "/".join(str(n) for n in sorted(per_worker.values(), reverse=True))
 
 
 def app_env(url: str, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -318,13 +347,14 @@ def machine() -> dict[str, str]:
 
 def table(results: list[Result]) -> list[str]:
     lines = [
-        "| page | requests/s | p50 ms | p99 ms | requests | non-2xx | socket errors | Set-Cookie |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| page | requests/s | p50 ms | p99 ms | requests | non-2xx | socket errors | Set-Cookie "
+        "| connections per worker |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in results:
         lines.append(
             f"| {r.label} | {r.requests_per_s:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.requests:,} "
-            f"| {r.not_2xx} | {r.socket_errors} | {r.cookies_set:,} |"
+            f"| {r.not_2xx} | {r.socket_errors} | {r.cookies_set:,} | {r.split} |"
         )
     return lines
 
@@ -454,8 +484,8 @@ def compare(args, variants: list[tuple[str, dict[str, str]]]) -> int:
         f"{' / '.join(f'{x:.2f}' for x in load_after)}"
     )
     print(
-        "| variant | requests/s (p99 ms), each round | median requests/s | its p50 ms | its p99 ms "
-        "| non-2xx | socket errors |"
+        "| variant | requests/s (p99 ms; connections per worker), each round | median requests/s "
+        "| its p50 ms | its p99 ms | non-2xx | socket errors |"
     )
     print("|---|---|---:|---:|---:|---:|---:|")
     failed = False
@@ -464,7 +494,7 @@ def compare(args, variants: list[tuple[str, dict[str, str]]]) -> int:
         middle = ordered[len(ordered) // 2]
         bad = sum(run.not_2xx for run in results), sum(run.socket_errors for run in results)
         failed = failed or any(bad)
-        rounds = ", ".join(f"{run.requests_per_s:,.0f} ({run.p99_ms:.1f})" for run in results)
+        rounds = ", ".join(f"{run.requests_per_s:,.0f} ({run.p99_ms:.1f}; {run.split})" for run in results)
         print(
             f"| {label} | {rounds} | {middle.requests_per_s:,.0f} | {middle.p50_ms:.2f} "
             f"| {middle.p99_ms:.2f} | {bad[0]} | {bad[1]} |"
@@ -473,13 +503,17 @@ def compare(args, variants: list[tuple[str, dict[str, str]]]) -> int:
 
 
 WORKER_MATRIX = [
-    ("gthread, 2 workers x 1 thread", {"WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "1"}),
-    ("gthread, 2 workers x 2 threads", {"WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "2"}),
+    ("balanced gthread, 2 workers x 1 thread", {"WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "1"}),
+    ("balanced gthread, 2 workers x 2 threads", {"WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "2"}),
     (
-        "gthread, 2 workers x 4 threads (the default on 2 CPUs)",
+        "balanced gthread, 2 workers x 4 threads (the default on 2 CPUs)",
         {"WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "4"},
     ),
-    ("gthread, 4 workers x 1 thread", {"WEB_CONCURRENCY": "4", "GUNICORN_THREADS": "1"}),
+    (
+        "gunicorn's own gthread, 2 workers x 4 threads",
+        {"GUNICORN_WORKER_CLASS": "gthread", "WEB_CONCURRENCY": "2", "GUNICORN_THREADS": "4"},
+    ),
+    ("balanced gthread, 4 workers x 1 thread", {"WEB_CONCURRENCY": "4", "GUNICORN_THREADS": "1"}),
     ("sync, 5 workers (2 x CPUs + 1)", {"GUNICORN_WORKER_CLASS": "sync", "WEB_CONCURRENCY": "5"}),
 ]
 
@@ -507,7 +541,8 @@ def write_report(args, results, matrix, cpu_costs, load_before, load_after) -> N
         " back the requests behind it without counting them as slow, and the row's requests/s shows"
         " whether the schedule was kept.",
         "- Command: `make bench-app` (runs `bench/app/bench.py --workers-matrix --repeat 3`).",
-        "- Server: gunicorn with `notejam/gunicorn.conf.py` (the production settings), JSON access log on;"
+        "- Server: gunicorn with `notejam/gunicorn.conf.py` (the production settings: on 2 CPUs, 2 workers"
+        " x 4 threads of `notejam.gunicorn_worker.BalancedThreadWorker`), JSON access log on;"
         " data: one user, 5 pads, 50 or 1,000 notes (50 notes per list page).",
         f"- MariaDB driver: `{make_url(args.mysql_url).drivername}`; the list cache on (the default): wrk"
         " repeats one page, so after the first request each list page comes from the cache, and every"
