@@ -21,7 +21,7 @@ Use: ``worker_class = "notejam.gunicorn_worker.BalancedThreadWorker"`` (gunicorn
 from __future__ import annotations
 
 import ctypes
-import multiprocessing
+import mmap
 import os
 import selectors
 import time
@@ -44,23 +44,23 @@ class _Slot(ctypes.Structure):
 
 
 # Made when the arbiter loads the worker class, before it forks a worker: every worker of the
-# server inherits the same shared memory and lock.
-_TABLE = multiprocessing.RawArray(_Slot, SLOTS)
-_TABLE_LOCK = multiprocessing.Lock()
+# server inherits the same anonymous shared mapping (no file: the container's root filesystem is
+# read-only, and /dev/shm is not promised on Fargate).
+_MEMORY = mmap.mmap(-1, ctypes.sizeof(_Slot) * SLOTS)
+_TABLE = (_Slot * SLOTS).from_buffer(_MEMORY)
 
 
 def _claim_slot(pid: int, now: float) -> _Slot | None:
-    # A timeout, not a wait: a worker killed while holding the lock must not block the others.
-    if not _TABLE_LOCK.acquire(timeout=1):
-        return None
-    try:
-        for slot in _TABLE:
-            if slot.pid == 0 or now - slot.seen > STALE:
-                slot.pid, slot.connections, slot.seen = pid, 0, now
-                return slot
-        return None
-    finally:
-        _TABLE_LOCK.release()
+    """A free (or stale) entry of the table, now this process's.
+
+    No lock: two workers claiming at once may both write one entry; the one whose pid did not stick
+    finds out on its next heartbeat (``balance``) and claims another.
+    """
+    for slot in _TABLE:
+        if slot.pid == 0 or now - slot.seen > STALE:
+            slot.pid, slot.connections, slot.seen = pid, 0, now
+            return slot
+    return None
 
 
 class _BalancingSelector(selectors.DefaultSelector):
@@ -105,9 +105,18 @@ class BalancedThreadWorker(ThreadWorker):
         try:
             super().run()
         finally:
-            slot, self._slot = self._slot, None
-            if slot is not None and slot.pid == os.getpid():
-                slot.pid = 0
+            self._release()
+
+    def handle_exit(self, sig, frame) -> None:
+        # SIGTERM: gunicorn finishes the requests in flight, for up to graceful_timeout; new
+        # connections should not be left for this worker meanwhile.
+        self._release()
+        super().handle_exit(sig, frame)
+
+    def _release(self) -> None:
+        slot, self._slot = self._slot, None
+        if slot is not None and slot.pid == os.getpid():
+            slot.pid = 0
 
     def accept(self, server, listener) -> None:
         if self._forced or self._fewest(time.monotonic()):
@@ -127,8 +136,9 @@ class BalancedThreadWorker(ThreadWorker):
         slot = self._slot
         if slot is not None and slot.pid == os.getpid():
             slot.seen = now
-        else:
-            # Never claimed (table full or lock timed out), or stale and claimed by a new worker.
+        elif self.alive:
+            # Never claimed (the table was full), or claimed by another worker at the same time or
+            # after this one's entry went stale: take a free one.
             self._slot = _claim_slot(os.getpid(), now)
             if self._slot is not None:
                 self._slot.connections = self._connections
