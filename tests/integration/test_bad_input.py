@@ -19,3 +19,25 @@ def test_bad_network_input_fails_before_any_aws_call(extra_vars, expected, playb
     assert run.returncode != 0
     assert expected in run.output
     assert fresh_emulator.calls()["total"] == 0, fresh_emulator.calls()["calls"]
+
+
+@pytest.mark.emulator
+@pytest.mark.parametrize(
+    ("tags", "expected"),
+    [
+        ("aurora", "run the network role first"),
+        ("backup", "run the aurora role"),
+        ("alb", "notejam_network fact"),
+        ("ecs_service", "run the network, aurora and alb roles first"),
+    ],
+)
+def test_a_tier_alone_without_the_facts_it_needs_says_which_role_to_run_first(
+    tags, expected, playbook, fresh_emulator
+):
+    """--tags <tier> on its own, without the tiers it builds on in the play: a clear message before
+    any AWS call (the route53 tier alone looks its load balancer up instead: test_site)."""
+    fresh_emulator.reset_calls()
+    run = playbook("site.yml", "local", "--tags", tags)
+    assert run.returncode != 0
+    assert expected in " ".join(run.output.split()), run.tail()
+    assert fresh_emulator.calls()["total"] == 0, fresh_emulator.calls()["calls"]

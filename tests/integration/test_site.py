@@ -147,6 +147,26 @@ def test_inventory_converges_then_reruns_with_no_change_and_destroys(
     assert check.changed == 0, "\n".join(check.changed_tasks())
     assert fresh_emulator.calls()["writes"] == 0
 
+    # One tier alone: without the alb role in the play, the route53 role finds the load balancer
+    # and its certificate by name, and puts back an alias record that went missing.
+    route53 = aws_client("route53", settings["notejam_region"])
+    zone_id = route53.list_hosted_zones_by_name(DNSName=settings["notejam_dns_zone"])["HostedZones"][0]["Id"]
+    name = settings["notejam_fqdn"].rstrip(".") + "."
+    records = route53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"]
+    alias = next(r for r in records if r["Name"] == name and r["Type"] == "A")
+    route53.change_resource_record_sets(
+        HostedZoneId=zone_id,
+        ChangeBatch={"Changes": [{"Action": "DELETE", "ResourceRecordSet": alias}]},
+    )
+    alone = playbook("site.yml", env, "--tags", "route53")
+    assert alone.returncode == 0, alone.tail()
+    assert alone.changed == 1, "\n".join(alone.changed_tasks())
+    changed = alone.changed_tasks()
+    assert all("Alias records to the load balancer" in task for task in changed), changed
+    records = route53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"]
+    aliases = [r["AliasTarget"] for r in records if r["Name"] == name and r["Type"] == "A"]
+    assert aliases == [alias["AliasTarget"]]
+
     destroy = playbook("playbooks/destroy.yml", env, "-e", "notejam_destroy_protected=true")
     assert destroy.returncode == 0, destroy.tail()
     assert leftovers(aws_client, env, settings["notejam_region"], settings["notejam_fqdn"]) == {}

@@ -167,3 +167,29 @@ def test_kms_key_calls_take_a_key_arn(aws):
     kms.cancel_key_deletion(KeyId=arn)
     kms.enable_key(KeyId=arn)
     assert kms.describe_key(KeyId=arn)["KeyMetadata"]["KeyState"] == "Enabled"
+
+
+def test_route53_recreates_a_deleted_record_beside_one_of_another_type(aws):
+    route53 = boto3.client("route53")
+    zone = route53.create_hosted_zone(Name="example.test", CallerReference="r")["HostedZone"]["Id"]
+
+    def change(action, record_type):
+        value = "192.0.2.1" if record_type == "A" else "2001:db8::1"
+        record = {"Name": "app.example.test.", "Type": record_type, "TTL": 60}
+        record["ResourceRecords"] = [{"Value": value}]
+        route53.change_resource_record_sets(
+            HostedZoneId=zone, ChangeBatch={"Changes": [{"Action": action, "ResourceRecordSet": record}]}
+        )
+
+    def types():
+        records = route53.list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]
+        return sorted(r["Type"] for r in records if r["Name"] == "app.example.test.")
+
+    change("CREATE", "A")
+    change("CREATE", "AAAA")
+    change("DELETE", "A")
+    assert types() == ["AAAA"]
+    change("CREATE", "A")  # AWS accepts it: no A record of that name exists
+    assert types() == ["A", "AAAA"]
+    with pytest.raises(route53.exceptions.InvalidChangeBatch, match="already exists"):
+        change("CREATE", "A")
