@@ -90,8 +90,9 @@ class BalancedThreadWorker(ThreadWorker):
     def nr_conns(self, value: int) -> None:
         # gthread counts its open connections here (accept, close, keep-alive timeout).
         self._connections = value
-        if self._slot is not None:
-            self._slot.connections = value
+        slot = self._slot
+        if slot is not None and slot.pid == os.getpid():  # not an entry another worker took over
+            slot.connections = value
 
     def run(self) -> None:
         self._deferred_since: float | None = None
