@@ -41,3 +41,13 @@ def test_a_tier_alone_without_the_facts_it_needs_says_which_role_to_run_first(
     assert run.returncode != 0
     assert expected in " ".join(run.output.split()), run.tail()
     assert fresh_emulator.calls()["total"] == 0, fresh_emulator.calls()["calls"]
+
+
+@pytest.mark.emulator
+def test_route53_alone_without_a_load_balancer_says_so_and_writes_nothing(playbook, fresh_emulator):
+    fresh_emulator.reset_calls()
+    run = playbook("site.yml", "local", "--tags", "route53")
+    assert run.returncode != 0
+    message = "no load balancer named notejam-local-alb (route53_alb_name) was found"
+    assert message in " ".join(run.output.split()), run.tail()
+    assert fresh_emulator.calls()["writes"] == 0, fresh_emulator.calls()["write_calls"]
