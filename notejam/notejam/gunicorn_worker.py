@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import ctypes
 import mmap
-import os
 import selectors
 import time
 
@@ -50,7 +49,7 @@ _MEMORY = mmap.mmap(-1, ctypes.sizeof(_Slot) * SLOTS)
 _TABLE = (_Slot * SLOTS).from_buffer(_MEMORY)
 
 
-def _claim_slot(pid: int, now: float) -> _Slot | None:
+def _claim_slot(pid: int, connections: int, now: float) -> _Slot | None:
     """A free (or stale) entry of the table, now this process's.
 
     No lock: two workers claiming at once may both write one entry; the one whose pid did not stick
@@ -58,7 +57,7 @@ def _claim_slot(pid: int, now: float) -> _Slot | None:
     """
     for slot in _TABLE:
         if slot.pid == 0 or now - slot.seen > STALE:
-            slot.pid, slot.connections, slot.seen = pid, 0, now
+            slot.pid, slot.connections, slot.seen = pid, connections, now
             return slot
     return None
 
@@ -91,7 +90,7 @@ class BalancedThreadWorker(ThreadWorker):
         # gthread counts its open connections here (accept, close, keep-alive timeout).
         self._connections = value
         slot = self._slot
-        if slot is not None and slot.pid == os.getpid():  # not an entry another worker took over
+        if slot is not None and slot.pid == self.pid:  # not an entry another worker took over
             slot.connections = value
 
     def run(self) -> None:
@@ -99,10 +98,8 @@ class BalancedThreadWorker(ThreadWorker):
         self._parked: list[selectors.SelectorKey] = []
         self._forced = False
         self.poller.close()
+        # The selector's first turn claims this worker's entry in the table (balance).
         self.poller = _BalancingSelector(self)
-        self._slot = _claim_slot(os.getpid(), time.monotonic())
-        if self._slot is not None:
-            self._slot.connections = self._connections
         try:
             super().run()
         finally:
@@ -116,7 +113,7 @@ class BalancedThreadWorker(ThreadWorker):
 
     def _release(self) -> None:
         slot, self._slot = self._slot, None
-        if slot is not None and slot.pid == os.getpid():
+        if slot is not None and slot.pid == self.pid:
             slot.pid = 0
 
     def accept(self, server, listener) -> None:
@@ -135,14 +132,12 @@ class BalancedThreadWorker(ThreadWorker):
         """
         now = time.monotonic()
         slot = self._slot
-        if slot is not None and slot.pid == os.getpid():
+        if slot is not None and slot.pid == self.pid:
             slot.seen = now
         elif self.alive:
-            # Never claimed (the table was full), or claimed by another worker at the same time or
-            # after this one's entry went stale: take a free one.
-            self._slot = _claim_slot(os.getpid(), now)
-            if self._slot is not None:
-                self._slot.connections = self._connections
+            # The loop's first turn, the table full last time, or the entry claimed by another
+            # worker at the same time or after it went stale: take a free one.
+            self._slot = _claim_slot(self.pid, self._connections, now)
         if self._deferred_since is None:
             return False
         overdue = now - self._deferred_since >= MAX_DEFER
@@ -163,8 +158,8 @@ class BalancedThreadWorker(ThreadWorker):
 
     def _fewest(self, now: float) -> bool:
         """No other live worker of this server holds fewer connections than this one."""
-        mine, pid = self._connections, os.getpid()
+        mine = self._connections
         for slot in _TABLE:
-            if slot.pid and slot.pid != pid and slot.connections < mine and now - slot.seen <= STALE:
+            if slot.pid and slot.pid != self.pid and slot.connections < mine and now - slot.seen <= STALE:
                 return False
         return True
