@@ -25,6 +25,7 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -241,10 +242,8 @@ def connection_split() -> str:
         ).stdout
     except (OSError, subprocess.CalledProcessError):
         return ""
-    per_worker: dict[str, int] = {}
-    for pid in re.findall(r"pid=(\d+)", listing):
-        per_worker[pid] = per_worker.get(pid, 0) + 1
-    return "/".join(str(n) for n in sorted(per_worker.values(), reverse=True))
+    per_worker = Counter(re.findall(r"pid=(\d+)", listing))
+    return "/".join(str(n) for _, n in per_worker.most_common())
 
 
 def app_env(url: str, extra: dict[str, str] | None = None) -> dict[str, str]:
