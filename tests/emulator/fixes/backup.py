@@ -17,6 +17,17 @@ Patches (``apply``):
   "Insufficient privileges to perform this action.") in AWS, not ResourceNotFoundException; the
   modules that look vaults up (amazon.aws.backup_vault) rely on that. For a vault that exists it
   reports ``NumberOfRecoveryPoints`` (destroy keeps vaults that hold any); moto left it out.
+- PutBackupVaultLockConfiguration (moto has it) follows the AWS Backup API reference
+  (https://docs.aws.amazon.com/aws-backup/latest/devguide/API_PutBackupVaultLockConfiguration.html):
+  MinRetentionDays and MaxRetentionDays each 1 to 36500 days, Min <= Max, ChangeableForDays 3 (the
+  72-hour cooling-off period) to 36500, each refused with InvalidParameterValueException; moto accepted
+  a ChangeableForDays over 36500 and retention days out of range on the other side. A put without
+  ChangeableForDays makes a governance lock, which has no lock date ("If this parameter is not
+  specified, you can delete Vault Lock ... or change the Vault Lock configuration ... at any time"):
+  moto kept the lock date of an earlier compliance put. A lock whose lock date has passed is immutable:
+  put and DeleteBackupVaultLockConfiguration answer InvalidRequestException
+  (https://docs.aws.amazon.com/aws-backup/latest/devguide/API_DeleteBackupVaultLockConfiguration.html);
+  moto already does.
 - Every account has the AWS managed policies; moto server knows them only with
   MOTO_IAM_LOAD_MANAGED_POLICIES (slow: about a thousand). The ones the data tier attaches (AWS
   Backup's service-role policies, RDS enhanced monitoring) are always there, from moto's own copy.
@@ -27,8 +38,10 @@ import threading
 import time
 import uuid
 
+from moto.backup import exceptions as backup_exceptions
 from moto.backup import models as backup_models
 from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.utils import unix_time
 from moto.core.exceptions import JsonRESTError
 from moto.iam import aws_managed_policies
 from moto.iam import models as iam_models
@@ -211,11 +224,47 @@ def apply():
             raise error
         return self.vaults[backup_vault_name]
 
+    original_put_lock = backend_cls.put_backup_vault_lock_configuration
+
+    def put_backup_vault_lock_configuration(
+        self, backup_vault_name, min_retention_days, max_retention_days, changeable_for_days
+    ):
+        vault = self.vaults.get(backup_vault_name)
+        if vault is not None and not (vault.lock_date is not None and unix_time() >= vault.lock_date):
+            _check_lock_values(min_retention_days, max_retention_days, changeable_for_days)
+        original_put_lock(
+            self, backup_vault_name, min_retention_days, max_retention_days, changeable_for_days
+        )
+        if changeable_for_days is None:
+            self.vaults[backup_vault_name].lock_date = None
+
     backend_cls.create_backup_plan = create_backup_plan
+    backend_cls.put_backup_vault_lock_configuration = put_backup_vault_lock_configuration
     backend_cls.describe_backup_vault = describe_backup_vault
     backup_models.Vault.number_of_recovery_points = property(lambda vault: vault.num_of_recovery_points)
     backend_cls._notejam_fixed = True
     _always_have_managed_policies()
+
+
+# PutBackupVaultLockConfiguration's bounds, AWS Backup API reference.
+LOCK_DAYS_MAX = 36500
+LOCK_CHANGEABLE_MIN = 3
+
+
+def _check_lock_values(min_days, max_days, changeable_days):
+    for name, value, low in (
+        ("MinRetentionDays", min_days, 1),
+        ("MaxRetentionDays", max_days, 1),
+        ("ChangeableForDays", changeable_days, LOCK_CHANGEABLE_MIN),
+    ):
+        if value is not None and not low <= int(value) <= LOCK_DAYS_MAX:
+            raise backup_exceptions.InvalidParameterValueException(
+                msg=f"{name} must be between {low} and {LOCK_DAYS_MAX} days"
+            )
+    if min_days is not None and max_days is not None and int(min_days) > int(max_days):
+        raise backup_exceptions.InvalidParameterValueException(
+            msg="MinRetentionDays cannot be greater than MaxRetentionDays"
+        )
 
 
 # AWS managed policies the data tier attaches to its roles.
