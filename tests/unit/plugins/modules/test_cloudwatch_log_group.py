@@ -1,0 +1,121 @@
+"""cloudwatch_log_group: created with key, retention and tags; no-op without writes; check mode; a
+group made without a key gets it associated; bad input fails before any call; delete."""
+
+import json
+
+import boto3
+import pytest
+from ansible_collections.notejam.aws.plugins.modules.cloudwatch_log_group import main
+
+NAME = "/notejam/test/vpc-flow-logs"
+TAGS = {"Project": "notejam", "Environment": "test", "ManagedBy": "ansible"}
+
+
+def logs_key(group_pattern=NAME):
+    kms = boto3.client("kms")
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "logs.us-east-1.amazonaws.com"},
+                "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                "Resource": "*",
+                "Condition": {
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:us-east-1:123456789012:log-group:{group_pattern}"
+                    }
+                },
+            },
+        ],
+    }
+    return kms.create_key(Policy=json.dumps(policy))["KeyMetadata"]["Arn"]
+
+
+@pytest.fixture
+def key(aws):
+    return logs_key()
+
+
+def args(key, **extra):
+    return dict({"name": NAME, "retention_days": 90, "kms_key_id": key, "tags": TAGS}, **extra)
+
+
+def group():
+    found = boto3.client("logs").describe_log_groups(logGroupNamePrefix=NAME)["logGroups"]
+    return found[0] if found else None
+
+
+def test_create_with_key_retention_and_tags(key, run_module):
+    result = run_module(main, args(key))
+    assert result["changed"] is True
+    assert (group()["kmsKeyId"], group()["retentionInDays"]) == (key, 90)
+    assert result["log_group"]["tags"] == TAGS
+
+
+def test_second_run_and_check_mode_make_no_write(key, run_module, api_calls):
+    run_module(main, args(key))
+    api_calls.clear_calls()
+    assert run_module(main, args(key))["changed"] is False
+    assert run_module(main, args(key), check=True)["changed"] is False
+    assert api_calls.writes == []
+
+
+def test_check_mode_create_writes_nothing(key, run_module, api_calls):
+    assert run_module(main, args(key), check=True)["changed"] is True
+    assert api_calls.writes == [] and group() is None
+
+
+def test_group_made_without_a_key_gets_it_associated(key, run_module, api_calls):
+    boto3.client("logs").create_log_group(logGroupName=NAME, tags=TAGS)
+    boto3.client("logs").put_retention_policy(logGroupName=NAME, retentionInDays=90)
+    api_calls.clear_calls()
+    result = run_module(main, args(key))
+    assert result["changes"] == ["kmsKeyId"]
+    assert api_calls.writes == ["AssociateKmsKey"]
+    assert group()["kmsKeyId"] == key
+
+
+def test_a_key_whose_policy_does_not_admit_the_group_is_refused_as_aws_does(aws, run_module):
+    other = logs_key("/notejam/other/*")
+    result = run_module(main, args(other))
+    assert result["failed"] is True and "AccessDenied" in json.dumps(result)
+
+
+def test_retention_and_tag_changes(key, run_module, api_calls):
+    run_module(main, args(key))
+    api_calls.clear_calls()
+    result = run_module(main, args(key, retention_days=30, tags=dict(TAGS, Owner="ops")))
+    assert sorted(result["changes"]) == ["Tags.Owner", "retentionInDays"]
+    assert sorted(api_calls.writes) == ["PutRetentionPolicy", "TagResource"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [({"retention_days": 42}, "retention_days=42"), ({"kms_key_id": "alias/notejam-test-network"}, "not a KMS key ARN")],
+)
+def test_bad_input_fails_before_any_call(key, run_module, api_calls, extra, message):
+    api_calls.clear_calls()
+    result = run_module(main, args(key, **extra))
+    assert result["failed"] is True and message in result["msg"]
+    assert api_calls == []
+
+
+def test_an_alias_stands_for_a_key_in_check_mode(aws, run_module, api_calls):
+    result = run_module(main, args("alias/notejam-test-network"), check=True)
+    assert result["changed"] is True and api_calls.writes == []
+
+
+def test_absent_deletes_then_is_a_no_op(key, run_module, api_calls):
+    run_module(main, args(key))
+    assert run_module(main, {"name": NAME, "state": "absent"})["changed"] is True
+    assert group() is None
+    api_calls.clear_calls()
+    assert run_module(main, {"name": NAME, "state": "absent"})["changed"] is False
+    assert api_calls.writes == []
