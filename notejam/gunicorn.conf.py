@@ -49,9 +49,11 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
 # ALB may send a request on a connection gunicorn is closing (sporadic 502s).
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", 75))
 
-# Only the ALB reaches the tasks (security group); its addresses change, so trust the header from
-# any peer. The app applies ProxyFix (one hop) for X-Forwarded-For/-Proto itself.
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "*")
+# gunicorn trusts forwarding headers (X-Forwarded-Proto, and a SCRIPT_NAME header that moves
+# every link of the site) only from these peers: none but the host itself. The app trusts exactly
+# one hop of X-Forwarded-For/-Proto, the ALB's, through ProxyFix (notejam/__init__.py), which is
+# all it needs behind the ALB; "*" would let any client that reaches gunicorn set them.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
 # The app writes one JSON line per request to stdout; gunicorn's own access log stays off.
 accesslog = None

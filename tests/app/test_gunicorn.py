@@ -61,6 +61,7 @@ def test_the_production_settings_serve_and_stop_gracefully(tmp_path):
         "notejam:create_app()",
         DATABASE_URL=f"sqlite:///{tmp_path / 'app.db'}",
         SECRET_KEY="gunicorn-test",
+        NOTEJAM_BASE_URL="https://notes.example.com",
         NOTEJAM_ACCESS_LOG="0",
     )
     with app as (server, port, log):
@@ -74,10 +75,28 @@ def test_the_production_settings_serve_and_stop_gracefully(tmp_path):
                 assert server.poll() is None, log.read_text()
                 assert time.monotonic() < deadline, log.read_text()
                 time.sleep(0.2)
+        # A peer that is not the host itself (as the ALB is not) cannot move the site's links with
+        # a SCRIPT_NAME header: gunicorn trusts forwarding headers only from 127.0.0.1 and ::1.
+        page = raw_get(port, "/signin/", source="127.0.0.2", headers={"SCRIPT_NAME": "/evil"})
+        assert page.startswith(b"HTTP/1.1 200"), page[:200]
+        assert b'action="/evil' not in page and b'href="/evil' not in page
+        assert b'href="/signup/"' in page
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=30) == 0, log.read_text()
     text = log.read_text()
     assert "Booting worker" in text and "Traceback" not in text, text
+
+
+def raw_get(port: int, path: str, source: str, headers: dict[str, str]) -> bytes:
+    """One GET from a given loopback source address, with headers as sent; the whole answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5, source_address=(source, 0)) as connection:
+        lines = [f"GET {path} HTTP/1.1", "Host: 127.0.0.1", "Connection: close"]
+        lines += [f"{name}: {value}" for name, value in headers.items()]
+        connection.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return answer
 
 
 PID_APP = """
