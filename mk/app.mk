@@ -32,7 +32,7 @@ app-up: install ## migrate and start Notejam in the background on http://127.0.0
 	  (umask 077 && $(BIN)/python -c 'import secrets; print(secrets.token_hex(32))' > $(RUN)/secret_key); \
 	fi; \
 	export SECRET_KEY="$$(cat $(RUN)/secret_key)" DATABASE_URL='$(APP_DATABASE_URL)' \
-	  NOTEJAM_MAIL_OUTBOX=$(RUN)/outbox SESSION_COOKIE_SECURE=0; \
+	  NOTEJAM_BASE_URL=http://$(APP_BIND) NOTEJAM_MAIL_OUTBOX=$(RUN)/outbox SESSION_COOKIE_SECURE=0; \
 	$(BIN)/flask --app notejam db upgrade; \
 	setsid nohup $(APP_GUNICORN) --bind $(APP_BIND) --pid $(RUN)/app.pid 'notejam:create_app()' \
 	  >> $(RUN)/app.log 2>&1 < /dev/null & \

@@ -257,6 +257,7 @@ def app_env(url: str, extra: dict[str, str] | None = None) -> dict[str, str]:
             "DATABASE_URL": url,
             "SECRET_KEY": secrets.token_hex(32),
             "SESSION_COOKIE_SECURE": "0",  # wrk and the sign-in talk plain HTTP to 127.0.0.1
+            "NOTEJAM_BASE_URL": f"http://{BIND}",
             "NOTEJAM_MAIL_OUTBOX": tempfile.gettempdir(),
         }
     )

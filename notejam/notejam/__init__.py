@@ -10,17 +10,30 @@ from typing import Any
 from flask import Flask, render_template, request, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import event
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 from whitenoise import WhiteNoise
 
-from . import auth, health, notes, pads, weblog
+from . import auth, health, notes, pads, ratelimits, weblog
 from .config import from_environment
 from .dates import humandate
 from .db import configure_reads_engine, db, migrate, require_tls
 from .listcache import ListCache
+from .models import MAX_ID
 from .sessions import SessionInterface
 
 csrf = CSRFProtect()
+
+
+class IdConverter(IntegerConverter):
+    """``<int:…>`` in every route: 1 to MAX_ID, so an id the database cannot hold is a 404 from
+    the router (SQLite raised OverflowError on a 20-digit id) whatever view a maintainer adds."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
 
 
 class Notejam(Flask):
@@ -46,6 +59,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
 
     app.session_interface = SessionInterface()
+    app.url_map.converters["int"] = IdConverter  # before any route is added
     configure_reads_engine(app.config)
     db.init_app(app)
     if app.config.get("DATABASE_REQUIRE_TLS"):
@@ -58,7 +72,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     for blueprint in (health.bp, auth.bp, notes.bp, pads.bp):
         app.register_blueprint(blueprint)
 
-    app.extensions["notejam.list_cache"] = ListCache(app.config["LIST_CACHE_SIZE"])
+    ratelimits.install(app)
+    app.extensions["notejam.list_cache"] = ListCache(
+        app.config["LIST_CACHE_SIZE"], app.config["LIST_CACHE_BYTES"]
+    )
     weblog.install(app)
     _install_templating(app)
     _install_error_pages(app)
@@ -92,6 +109,12 @@ def _install_error_pages(app: Flask) -> None:
     def csrf_refused(_error):
         reason = "The form expired or was not sent from this site."
         return render_template("errors/400.html", reason=reason), 400
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(_error):
+        # Refused before the body is read: nothing of it is echoed back.
+        limit_kb = app.config["MAX_CONTENT_LENGTH"] // 1024
+        return render_template("errors/413.html", limit_kb=limit_kb), 413
 
     @app.errorhandler(500)
     def server_error(_error):

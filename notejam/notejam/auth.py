@@ -2,22 +2,36 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
-from datetime import datetime
-from typing import NamedTuple
+import secrets
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .db import db, read_row
 from .forms import ConfirmForm, ForgotPasswordForm, NewPasswordForm, SettingsForm, SigninForm, SignupForm
 from .mail import send_mail
-from .models import Pad, User, password_fingerprint
+from .models import Pad, User, UserSession, password_fingerprint, utcnow
+from .ratelimits import mail_allowed
 from .sessions import anonymous_form_page
 
 bp = Blueprint("auth", __name__)
@@ -27,6 +41,8 @@ login_manager.login_message = "Please sign in to see this page."
 login_manager.login_message_category = "info"
 
 RESET_SALT = "notejam.password-reset"
+# The session's server-side token (its SHA-256 is the user_sessions row).
+SESSION_TOKEN = "_session_token"  # noqa: S105 - the session key's name, not a secret
 
 
 class PadRow(NamedTuple):
@@ -69,8 +85,15 @@ class SignedInUser(UserMixin):
         return f"{self.id}:{password_fingerprint(self.password_hash)}"
 
 
-_LOAD_USER = select(User.id, User.email, User.password_hash, User.data_version, User.created_at).where(
-    User.id == bindparam("user_id")
+# The user, only while the session's row exists and has not expired: one round trip per request.
+_LOAD_USER = (
+    select(User.id, User.email, User.password_hash, User.data_version, User.created_at)
+    .join(UserSession, UserSession.user_id == User.id)
+    .where(
+        User.id == bindparam("user_id"),
+        UserSession.token_hash == bindparam("token_hash"),
+        UserSession.expires_at > bindparam("now"),
+    )
 )
 _USER_PADS = select(Pad.id, Pad.name).where(Pad.user_id == bindparam("user_id")).order_by(Pad.name, Pad.id)
 
@@ -80,12 +103,17 @@ def read_pads(user_id: int) -> list[PadRow]:
     return [PadRow(*row) for row in db.session.connection().execute(_USER_PADS, {"user_id": user_id})]
 
 
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 @login_manager.user_loader
 def load_user(session_user_id: str) -> SignedInUser | None:
     user_id, _, fingerprint = session_user_id.partition(":")
-    if not user_id.isdigit():
+    token = session.get(SESSION_TOKEN)
+    if not (user_id.isascii() and user_id.isdigit()) or not isinstance(token, str):
         return None
-    row = read_row(_LOAD_USER, {"user_id": int(user_id)})
+    row = read_row(_LOAD_USER, {"user_id": int(user_id), "token_hash": _token_hash(token), "now": utcnow()})
     if row is None:
         return None
     user = SignedInUser(*row)
@@ -94,13 +122,70 @@ def load_user(session_user_id: str) -> SignedInUser | None:
     return user
 
 
+def start_session(user: User) -> None:
+    """Sign the user in with a new session: recorded server-side, nothing kept from before.
+
+    The old session's contents (its CSRF token above all) are dropped, so nothing learnt before
+    sign-in works after it. The user's expired sessions are deleted on the way.
+    """
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    db.session.execute(
+        delete(UserSession).where(UserSession.user_id == user.id, UserSession.expires_at <= now)
+    )
+    lifetime = timedelta(seconds=current_app.config["SESSION_LIFETIME"])
+    db.session.add(
+        UserSession(token_hash=_token_hash(token), user_id=user.id, created_at=now, expires_at=now + lifetime)
+    )
+    db.session.commit()
+    _clear_session()
+    login_user(user)
+    session[SESSION_TOKEN] = token
+
+
+def end_session() -> None:
+    """Sign out: the server forgets the session, so a copy of the cookie is worth nothing."""
+    token = session.get(SESSION_TOKEN)
+    if isinstance(token, str):
+        db.session.execute(delete(UserSession).where(UserSession.token_hash == _token_hash(token)))
+        db.session.commit()
+    logout_user()
+    _clear_session()
+
+
+def end_other_sessions(user_id: int) -> None:
+    """Every session of the user but this request's (in the caller's transaction)."""
+    token = session.get(SESSION_TOKEN)
+    query = delete(UserSession).where(UserSession.user_id == user_id)
+    if isinstance(token, str):
+        query = query.where(UserSession.token_hash != _token_hash(token))
+    db.session.execute(query)
+
+
+def _clear_session() -> None:
+    session.clear()
+    # Flask-WTF keeps the request's CSRF token in g as well as in the session.
+    g.pop("csrf_token", None)
+
+
+def external_url(endpoint: str, **values: Any) -> str:
+    """An absolute link to this site for a mail: from NOTEJAM_BASE_URL, never the Host header."""
+    base = current_app.config["BASE_URL"]
+    if not base:  # development only (config.base_url)
+        return url_for(endpoint, _external=True, **values)
+    parts = urlsplit(base)
+    adapter = current_app.url_map.bind(parts.netloc, script_name=parts.path or "/", url_scheme=parts.scheme)
+    return adapter.build(endpoint, values, force_external=True)
+
+
 def hash_password(password: str) -> str:
     return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
 def safe_next_url(target: str | None) -> str:
     """Follow ?next= only to a path on this site, never to another host."""
-    if target:
+    # Control characters and spaces have no place in a path (CR/LF would split the header).
+    if target and target.isprintable() and not any(character.isspace() for character in target):
         parts = urlsplit(target)
         local = not parts.scheme and not parts.netloc and target.startswith("/")
         if local and not target.startswith("//") and "\\" not in target:
@@ -114,19 +199,48 @@ def signup():
         return redirect(url_for("notes.index"))
     form = SignupForm()
     if form.validate_on_submit():
-        exists = db.session.execute(select(User.id).where(User.email == form.email.data)).first()
-        if exists is None:
-            db.session.add(User(email=form.email.data, password_hash=hash_password(form.password.data)))
+        address = form.email.data
+        # The page answers the same whether or not the address has an account (anyone could ask);
+        # the mail tells its owner which. The password is hashed either way, for equal timing.
+        password_hash = hash_password(form.password.data)
+        created = False
+        if db.session.execute(select(User.id).where(User.email == address)).first() is None:
+            db.session.add(User(email=address, password_hash=password_hash))
             try:
                 db.session.commit()
+                created = True
             except IntegrityError:  # the same address signed up concurrently
                 db.session.rollback()
-                exists = True
-        if exists is None:
-            flash("Your account is ready. Sign in to start taking notes.", "success")
-            return redirect(url_for("auth.signin"))
-        form.email.errors.append("An account with this email already exists.")
+        if mail_allowed(address):
+            _send_signup_mail(address, created)
+        flash(
+            "Thanks. We sent a message to that address: if it had no account yet, your account is ready "
+            "and you can sign in with the password you chose.",
+            "info",
+        )
+        return redirect(url_for("auth.signin"))
     return anonymous_form_page("auth/signup.html", form)
+
+
+def _send_signup_mail(address: str, created: bool) -> None:
+    signin_link = external_url("auth.signin")
+    if created:
+        send_mail(
+            address,
+            "Your Notejam account is ready",
+            "Welcome to Notejam. Your account is ready: sign in here with the password you chose:\n\n"
+            f"{signin_link}\n\n"
+            "If you did not sign up, someone else used your address; you can ignore this message.\n",
+        )
+        return
+    send_mail(
+        address,
+        "Someone tried to sign up to Notejam with your address",
+        "Someone (hopefully you) tried to create a Notejam account with this address, which already has one. "
+        "No new account was made and your password is unchanged.\n\n"
+        f"Sign in here:\n\n{signin_link}\n\n"
+        f"Forgot your password? Ask for a reset link here:\n\n{external_url('auth.forgot_password')}\n",
+    )
 
 
 # A valid hash to compare against when the email is unknown, so both paths cost the same time.
@@ -149,7 +263,7 @@ def signin():
         user = db.session.execute(select(User).where(User.email == form.email.data)).scalar_one_or_none()
         stored = user.password_hash if user else _dummy_hash()
         if check_password_hash(stored, form.password.data) and user is not None:
-            login_user(user)
+            start_session(user)
             flash("You are signed in.", "success")
             return redirect(safe_next_url(request.args.get("next")))
         form.password.errors.append("Wrong email or password.")
@@ -161,7 +275,7 @@ def signout():
     # Signing out changes state, so it takes a CSRF-protected POST; GET shows the button.
     form = ConfirmForm()
     if request.method == "POST" and form.validate_on_submit():
-        logout_user()
+        end_session()
         flash("You are signed out.", "success")
         return redirect(url_for("auth.signin"))
     if not current_user.is_authenticated:
@@ -181,6 +295,7 @@ def settings():
             form.old_password.errors.append("This is not your current password.")
         else:
             user.password_hash = hash_password(form.new_password.data)
+            end_other_sessions(user.id)  # other devices sign in again with the new password
             db.session.commit()
             login_user(user)  # the session carries the new password's fingerprint
             flash("Your password is changed.", "success")
@@ -218,8 +333,9 @@ def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         user = db.session.execute(select(User).where(User.email == form.email.data)).scalar_one_or_none()
-        if user is not None:
-            link = url_for("auth.reset_password", token=make_reset_token(user), _external=True)
+        # Mails to one address are throttled silently (ratelimits.py): the answer stays the same.
+        if mail_allowed(form.email.data) and user is not None:
+            link = external_url("auth.reset_password", token=make_reset_token(user))
             hours = max(1, current_app.config["RESET_TOKEN_MAX_AGE"] // 3600)
             send_mail(
                 user.email,
@@ -244,9 +360,22 @@ def reset_password():
         return redirect(url_for("auth.forgot_password"))
     form = NewPasswordForm()
     if form.validate_on_submit():
-        user.password_hash = hash_password(form.new_password.data)
+        # Check and write in one statement: of two requests racing with one link, the second
+        # finds the password already changed and changes nothing.
+        changed = db.session.execute(
+            update(User)
+            .where(User.id == user.id, User.password_hash == user.password_hash)
+            .values(password_hash=hash_password(form.new_password.data)),
+            execution_options={"synchronize_session": False},
+        ).rowcount
+        if changed != 1:
+            db.session.rollback()
+            flash("This reset link is invalid, used or expired. Ask for a new one.", "error")
+            return redirect(url_for("auth.forgot_password"))
+        db.session.execute(delete(UserSession).where(UserSession.user_id == user.id))  # signed out everywhere
         db.session.commit()
         logout_user()
+        _clear_session()
         flash("Your password is changed. Sign in with the new one.", "success")
         return redirect(url_for("auth.signin"))
     return render_template("auth/reset_password.html", form=form, token=token)

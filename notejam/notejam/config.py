@@ -16,8 +16,11 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
+from limits import parse_many
 from sqlalchemy.engine import URL, make_url
 
 # The MySQL drivers the app knows how to give verified TLS to. mysqlclient (MySQLdb, C) is the
@@ -115,6 +118,65 @@ def _tls_connect_args(env: Mapping[str, str], url: URL, explicit_only: bool) -> 
     )
 
 
+def base_url(env: Mapping[str, str], development: bool, testing: bool) -> str | None:
+    """The site's canonical address, from which every link leaving the site is built (mails).
+
+    Never the request's Host header: anyone can send any Host, and a reset link built from it
+    would hand the token to the attacker's site. Required outside development; in development,
+    without it, links follow the request (a laptop has no fixed address).
+    """
+    raw = env.get("NOTEJAM_BASE_URL", "").strip()
+    if not raw:
+        if testing:
+            return "http://localhost"  # the test client's host
+        if development:
+            return None
+        raise ConfigError(
+            "NOTEJAM_BASE_URL is not set. Links in mails (password reset) are built from it, never "
+            "from the request's Host header; set it to the site's address, e.g. https://notes.example.com"
+        )
+    parts = urlsplit(raw)
+    if (
+        parts.scheme not in {"http", "https"}
+        or not parts.hostname
+        or parts.username
+        or parts.password
+        or parts.query
+        or parts.fragment
+    ):
+        raise ConfigError(
+            f"NOTEJAM_BASE_URL={raw!r}: use http(s)://host[:port][/path], with no user, query or fragment"
+        )
+    return raw.rstrip("/")
+
+
+RATE_LIMIT_SETTINGS = {
+    # config key: (environment variable, default)
+    "RATE_LIMIT_SIGNIN_PER_CLIENT": ("NOTEJAM_RATE_LIMIT_SIGNIN_PER_CLIENT", "30 per minute;300 per hour"),
+    "RATE_LIMIT_SIGNIN_FAILURES_PER_ADDRESS": (
+        "NOTEJAM_RATE_LIMIT_SIGNIN_FAILURES_PER_ADDRESS",
+        "10 per 15 minutes",
+    ),
+    "RATE_LIMIT_SIGNUP_PER_CLIENT": ("NOTEJAM_RATE_LIMIT_SIGNUP_PER_CLIENT", "10 per hour"),
+    "RATE_LIMIT_FORGOT_PASSWORD_PER_CLIENT": ("NOTEJAM_RATE_LIMIT_FORGOT_PASSWORD_PER_CLIENT", "10 per hour"),
+    "RATE_LIMIT_MAIL_PER_ADDRESS": ("NOTEJAM_RATE_LIMIT_MAIL_PER_ADDRESS", "3 per hour;10 per day"),
+}
+
+
+def rate_limits(env: Mapping[str, str]) -> dict[str, str]:
+    limits = {}
+    for key, (name, default) in RATE_LIMIT_SETTINGS.items():
+        value = env.get(name, "").strip() or default
+        try:
+            parsed = parse_many(value)
+        except ValueError:
+            parsed = []
+        if not parsed:
+            raise ConfigError(f"{name}={value!r} is not a rate limit; write it like '10 per hour;50 per day'")
+        limits[key] = value
+    return limits
+
+
 def mail_backend(env: Mapping[str, str], development: bool) -> str:
     chosen = env.get("NOTEJAM_MAIL_BACKEND", "").strip().lower()
     if chosen and chosen not in {"outbox", "ses"}:
@@ -159,6 +221,16 @@ def from_environment(env: Mapping[str, str], instance_path: str, testing: bool) 
     if connect_args:
         engine_options["connect_args"] = connect_args
     backend = mail_backend(env, development or testing)
+    session_lifetime = env_int(env, "NOTEJAM_SESSION_LIFETIME", 12 * 3600)
+    if session_lifetime < 60:
+        raise ConfigError(f"NOTEJAM_SESSION_LIFETIME={session_lifetime}: at least 60 (seconds)")
+    max_request = env_int(env, "NOTEJAM_MAX_REQUEST_BYTES", 1024 * 1024)
+    # A note holds up to 65,000 characters: 260 KB of UTF-8 at worst, ~780 KB form-encoded.
+    if max_request < 800 * 1024:
+        raise ConfigError(
+            f"NOTEJAM_MAX_REQUEST_BYTES={max_request}: at least {800 * 1024}, "
+            "or the longest note cannot be saved"
+        )
     return {
         "SECRET_KEY": secret_key,
         "SQLALCHEMY_DATABASE_URI": url,
@@ -178,11 +250,28 @@ def from_environment(env: Mapping[str, str], instance_path: str, testing: bool) 
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_NAME": "notejam_session",
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        # A signed-in session lasts this long from sign-in (server-side, auth.py), and a cookie
+        # older than this is refused whatever it holds.
+        "SESSION_LIFETIME": session_lifetime,
+        "PERMANENT_SESSION_LIFETIME": timedelta(seconds=session_lifetime),
+        "BASE_URL": base_url(env, development, testing),
+        # Bodies past this are refused with 413 before they are read (Flask/Werkzeug). Flask's
+        # own cap on a multipart text field (500 KB) is raised to the same size, so the longest
+        # note fits whichever way a browser encodes the form.
+        "MAX_CONTENT_LENGTH": max_request,
+        "MAX_FORM_MEMORY_SIZE": max_request,
+        "MAX_PADS_PER_USER": env_int(env, "NOTEJAM_MAX_PADS_PER_USER", 100),
+        "RATELIMIT_ENABLED": env_flag(env, "NOTEJAM_RATE_LIMITS", True),
+        "RATELIMIT_STORAGE_URI": env.get("NOTEJAM_RATELIMIT_STORAGE_URI", "").strip()
+        or "notejam-database://",
+        **rate_limits(env),
         "PASSWORD_HASH_METHOD": env.get("NOTEJAM_PASSWORD_HASH", "scrypt"),
         "RESET_TOKEN_MAX_AGE": env_int(env, "NOTEJAM_RESET_TOKEN_MAX_AGE", 3600),
         "NOTES_PER_PAGE": env_int(env, "NOTEJAM_NOTES_PER_PAGE", 50),
         # Rendered list pages and rows kept per worker process (listcache.py); 0 turns it off.
         "LIST_CACHE_SIZE": env_int(env, "NOTEJAM_LIST_CACHE_SIZE", 512),
+        # ... and at most this many bytes of them (the page text), whichever bound comes first.
+        "LIST_CACHE_BYTES": env_int(env, "NOTEJAM_LIST_CACHE_BYTES", 16 * 1024 * 1024),
         "STATIC_MAX_AGE": env_int(env, "NOTEJAM_STATIC_MAX_AGE", 365 * 24 * 3600),
         "PROXY_FIX": env_flag(env, "NOTEJAM_PROXY_FIX", True),
         "ACCESS_LOG": env_flag(env, "NOTEJAM_ACCESS_LOG", True),

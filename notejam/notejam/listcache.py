@@ -17,6 +17,7 @@ with a flash message to show is rendered around the cached rows instead.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections import OrderedDict
 from typing import Any, NamedTuple
@@ -34,12 +35,31 @@ class CachedRows(NamedTuple):
     has_next: bool
 
 
-class ListCache:
-    """Least-recently-used mapping with a size bound; safe for gunicorn's threads."""
+# What an entry costs beyond its text: the key tuple, the OrderedDict's node, the entry's tuple.
+ENTRY_OVERHEAD = 512
 
-    def __init__(self, size: int):
+
+def entry_bytes(key: tuple[Any, ...], entry: Any) -> int:
+    """The memory an entry holds, near enough: its strings (page text) plus a fixed overhead."""
+    texts = entry if isinstance(entry, tuple) else (entry,)
+    size = ENTRY_OVERHEAD + sum(sys.getsizeof(value) for value in key if isinstance(value, str))
+    return size + sum(sys.getsizeof(value) for value in texts if isinstance(value, str))
+
+
+class ListCache:
+    """Least-recently-used mapping bounded by entries and by bytes; safe for gunicorn's threads.
+
+    The byte bound is what keeps a worker's memory in check whatever users store: one user's
+    thousand pads make every page of theirs large, and the entry count alone let one user grow
+    every worker by tens of MB. An entry larger than a quarter of the bound is not kept at all.
+    """
+
+    def __init__(self, size: int, max_bytes: int = 16 * 1024 * 1024):
         self.size = size
+        self.max_bytes = max_bytes
+        self.bytes = 0
         self._entries: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._sizes: dict[tuple[Any, ...], int] = {}
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -57,13 +77,19 @@ class ListCache:
             return entry
 
     def put(self, key: tuple[Any, ...], entry: Any) -> None:
-        if self.size <= 0:
+        if self.size <= 0 or self.max_bytes <= 0:
+            return
+        size = entry_bytes(key, entry)
+        if size > self.max_bytes // 4:
             return
         with self._lock:
+            self.bytes += size - self._sizes.get(key, 0)
             self._entries[key] = entry
+            self._sizes[key] = size
             self._entries.move_to_end(key)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
+            while len(self._entries) > self.size or self.bytes > self.max_bytes:
+                oldest, _ = self._entries.popitem(last=False)
+                self.bytes -= self._sizes.pop(oldest)
 
     def __len__(self) -> int:
         return len(self._entries)

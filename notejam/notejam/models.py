@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from flask import current_app
 from flask_login import UserMixin
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import DateTime, Double, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -24,6 +24,10 @@ MYSQL_TABLE_ARGS = {
     "mysql_charset": "utf8mb4",
     "mysql_collate": "utf8mb4_unicode_ci",
 }
+
+# The largest id the tables hold (a signed 32-bit INTEGER on MySQL): routes and parsed ids stay
+# within it, so no client input reaches the database as an out-of-range integer.
+MAX_ID = 2**31 - 1
 
 
 def utcnow() -> datetime:
@@ -77,6 +81,34 @@ class Note(db.Model):
     text: Mapped[str] = mapped_column(NoteText)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class UserSession(db.Model):
+    """A signed-in session, server-side: signing out deletes it, so a copied cookie stops working.
+
+    The cookie carries a random token; only its SHA-256 is stored, so the table leaks no usable
+    session. Every signed-in request reads the user joined with this row (auth.load_user).
+    """
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (Index(None, "user_id"), MYSQL_TABLE_ARGS)
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class RateLimitCounter(db.Model):
+    """One fixed-window counter of the rate limiter (ratelimits.py), shared by every worker and task."""
+
+    __tablename__ = "rate_limits"
+    __table_args__ = (Index(None, "expires_at"), MYSQL_TABLE_ARGS)
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hits: Mapped[int] = mapped_column(Integer)
+    # Seconds since the epoch (the limits library's clock), not a DATETIME: no time zone to mix up.
+    expires_at: Mapped[float] = mapped_column(Double)
 
 
 def password_fingerprint(password_hash: str) -> str:

@@ -33,7 +33,7 @@ from .dates import current_day, humandate
 from .db import db
 from .forms import ConfirmForm, NoteForm
 from .listcache import CachedRows, ListCache, bump_data_version
-from .models import Note, utcnow
+from .models import MAX_ID, Note, utcnow
 from .sessions import fill_csrf_token, placeholder_token
 
 bp = Blueprint("notes", __name__)
@@ -115,12 +115,28 @@ class ListRequest:
         )
 
 
+def parse_id(value: str) -> int | None:
+    """A database id from user input (a form field, a query argument), or None.
+
+    ASCII digits only (``str.isdigit`` takes "²", which ``int`` refuses) and within what the
+    tables hold, so nothing a client sends can reach the database as an out-of-range integer.
+    """
+    if not (value.isascii() and value.isdigit()) or len(value) > 10:
+        return None
+    number = int(value)
+    return number if 1 <= number <= MAX_ID else None
+
+
 def list_request(pad_id: int | None = None) -> ListRequest:
     order = request.args.get("order", DEFAULT_ORDER)
     if order not in ORDERS:
         order = DEFAULT_ORDER
-    page = request.args.get("page", 1, type=int) or 1
-    return ListRequest(pad_id, order, max(page, 1), current_app.config["NOTES_PER_PAGE"], current_day())
+    per_page = current_app.config["NOTES_PER_PAGE"]
+    raw_page = request.args.get("page", "1")
+    page = parse_id(raw_page)
+    if page is None or (page - 1) * per_page > MAX_ID:
+        abort(404)  # no such page (past the last one is a 404 too: list_notes)
+    return ListRequest(pad_id, order, page, per_page, current_day())
 
 
 def list_notes(wanted: ListRequest, key: tuple[Any, ...] | None = None) -> NotePage:
@@ -133,6 +149,9 @@ def list_notes(wanted: ListRequest, key: tuple[Any, ...] | None = None) -> NoteP
         query = _list_query(wanted.pad_id, wanted.order, wanted.page, wanted.per_page)
         rows = db.session.connection().execute(query).all()
         notes = rows[: wanted.per_page]
+        if not notes and wanted.page > 1:
+            # Past the last page: a 404, and nothing cached, so that page numbers cost no memory.
+            abort(404)
         html = note_rows(notes, with_pad=wanted.pad_id is None, day=wanted.day)
         entry = CachedRows(html, len(notes), len(rows) > wanted.per_page)
         cache.put(key, entry)
@@ -215,9 +234,10 @@ def _note_form(note: Note | None = None) -> NoteForm:
         # A pad that is not the user's is a 404 like any other foreign object, not a form error.
         chosen = request.form.get("pad", "")
         if chosen:
-            if not chosen.isdigit():
+            chosen_id = parse_id(chosen)
+            if chosen_id is None:
                 abort(404)
-            owned_pad(int(chosen))
+            owned_pad(chosen_id)
     elif note is not None:
         form.pad.data = str(note.pad_id) if note.pad_id else ""
     return form
@@ -234,9 +254,10 @@ def create():
     if request.method == "GET":
         preselect = request.args.get("pad", "")
         if preselect:
-            if not preselect.isdigit():
+            preselect_id = parse_id(preselect)
+            if preselect_id is None:
                 abort(404)
-            form.pad.data = str(owned_pad(int(preselect)).id)
+            form.pad.data = str(owned_pad(preselect_id).id)
     if form.validate_on_submit():
         bump_data_version(current_user.id)
         now = utcnow()

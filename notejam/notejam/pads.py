@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import delete, update
+from sqlalchemy import delete, func, select, update
 
 from .db import db
 from .forms import ConfirmForm, PadForm
@@ -20,12 +20,24 @@ bp = Blueprint("pads", __name__, url_prefix="/pads")
 def create():
     form = PadForm()
     if form.validate_on_submit():
+        # The version bump locks the user's row first: concurrent creates queue here, so the
+        # count below cannot be passed by two of them at once.
         bump_data_version(current_user.id)
-        pad = Pad(user_id=current_user.id, name=form.name.data)
-        db.session.add(pad)
-        db.session.commit()
-        flash("The pad is created.", "success")
-        return redirect(url_for("pads.detail", pad_id=pad.id))
+        quota = current_app.config["MAX_PADS_PER_USER"]
+        owned = db.session.execute(
+            select(func.count()).select_from(Pad).where(Pad.user_id == current_user.id)
+        ).scalar_one()
+        if owned >= quota:
+            db.session.rollback()
+            form.name.errors.append(
+                f"You have {owned} pads, the most an account can have. Delete one to make room."
+            )
+        else:
+            pad = Pad(user_id=current_user.id, name=form.name.data)
+            db.session.add(pad)
+            db.session.commit()
+            flash("The pad is created.", "success")
+            return redirect(url_for("pads.detail", pad_id=pad.id))
     return render_template("pads/form.html", form=form, pad=None, pads=user_pads())
 
 

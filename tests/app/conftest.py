@@ -34,7 +34,7 @@ from notejam.db import READS, db
 MYSQL_URL_ENV = "NOTEJAM_TEST_MYSQL_URL"
 REQUIRE_MYSQL_ENV = "NOTEJAM_REQUIRE_MYSQL"
 PASSWORD = "correct horse battery"
-TABLES_CHILD_FIRST = ("notes", "pads", "users")
+TABLES_CHILD_FIRST = ("notes", "pads", "user_sessions", "users", "rate_limits")
 
 
 def mysql_unavailable(reason: str) -> None:

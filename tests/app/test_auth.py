@@ -23,11 +23,21 @@ def test_signup_validation_errors_rerender_the_form(client):
     assert b"Passwords do not match." in response.data
 
 
-def test_signup_refuses_an_existing_email_in_any_case(client, auth):
-    auth.signup()
-    response = auth.signup("Alice@Example.COM")
-    assert response.status_code == 200
-    assert b"An account with this email already exists." in response.data
+def test_signup_answers_the_same_for_a_taken_address_and_mails_its_owner(client, auth, outbox):
+    new = auth.signup()
+    taken = auth.signup("Alice@Example.COM", password="another password")
+    assert new.status_code == taken.status_code == 302
+    assert new.headers["Location"] == taken.headers["Location"] == "/signin/"
+    page = client.get("/signin/")
+    assert b"if it had no account yet, your account is ready" in page.data
+    welcome, notice = outbox()
+    assert welcome["To"] == notice["To"] == "alice@example.com"
+    assert welcome["Subject"] == "Your Notejam account is ready"
+    assert notice["Subject"] == "Someone tried to sign up to Notejam with your address"
+    assert "http://localhost/forgot-password/" in notice.get_payload()
+    # The account keeps its password: the second sign-up changed nothing.
+    assert auth.signin(password="another password").status_code == 200
+    assert auth.signin().status_code == 302
 
 
 def test_passwords_are_stored_hashed_with_a_modern_method(make_app):
@@ -135,6 +145,11 @@ def reset_link_from(message) -> str:
     return re.search(r"http://localhost(/reset-password/\?token=\S+)", body).group(1)
 
 
+def reset_mails(messages) -> list:
+    """The reset-link mails among an outbox's messages (sign-up sends its own)."""
+    return [message for message in messages if message["Subject"] == "Reset your Notejam password"]
+
+
 def test_forgot_password_answers_the_same_for_unknown_addresses(client, auth, outbox):
     auth.signup()
     client.get("/signin/")  # shows (and so clears) the sign-up message
@@ -145,13 +160,13 @@ def test_forgot_password_answers_the_same_for_unknown_addresses(client, auth, ou
     # Identical pages but for the per-render CSRF token.
     without_token = re.compile(rb'name="csrf_token" type="hidden" value="[^"]+"')
     assert without_token.sub(b"", known.data) == without_token.sub(b"", unknown.data)
-    assert len(outbox()) == 1
+    assert len(reset_mails(outbox())) == 1
 
 
 def test_password_reset_end_to_end_through_the_outbox(client, auth, outbox):
     auth.signup()
     client.post("/forgot-password/", data={"email": "alice@example.com"})
-    [message] = outbox()
+    [message] = reset_mails(outbox())
     assert message["To"] == "alice@example.com"
     assert message["Subject"] == "Reset your Notejam password"
     link = reset_link_from(message)
@@ -181,7 +196,7 @@ def test_password_reset_end_to_end_through_the_outbox(client, auth, outbox):
 def test_reset_form_validates_the_new_password(client, auth, outbox):
     auth.signup()
     client.post("/forgot-password/", data={"email": "alice@example.com"})
-    link = reset_link_from(outbox()[0])
+    link = reset_link_from(reset_mails(outbox())[0])
     response = client.post(link, data={"new_password": "short", "repeat_new_password": "other"})
     assert response.status_code == 200
     assert b"Use 8 to 128 characters." in response.data and b"Passwords do not match." in response.data
@@ -194,7 +209,7 @@ def test_reset_links_expire(make_app, outbox_messages):
         "/signup/", data={"email": "a@example.com", "password": PASSWORD, "repeat_password": PASSWORD}
     )
     client.post("/forgot-password/", data={"email": "a@example.com"})
-    link = reset_link_from(outbox_messages(app)[0])
+    link = reset_link_from(reset_mails(outbox_messages(app))[0])
     response = client.get(link)
     assert response.status_code == 302 and response.headers["Location"] == "/forgot-password/"
 
@@ -202,7 +217,7 @@ def test_reset_links_expire(make_app, outbox_messages):
 def test_tampered_or_missing_reset_tokens_are_refused(client, auth, outbox):
     auth.signup()
     client.post("/forgot-password/", data={"email": "alice@example.com"})
-    link = reset_link_from(outbox()[0])
+    link = reset_link_from(reset_mails(outbox())[0])
     for url in (link[:-3] + "abc", "/reset-password/", "/reset-password/?token=nonsense"):
         response = client.post(url, data={"new_password": "hijacked!!", "repeat_new_password": "hijacked!!"})
         assert response.status_code == 302 and response.headers["Location"] == "/forgot-password/", url

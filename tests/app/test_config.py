@@ -48,6 +48,7 @@ def test_development_runs_with_a_throwaway_secret_key(monkeypatch, tmp_path):
 
 def test_production_defaults(monkeypatch, tmp_path):
     monkeypatch.setenv("SECRET_KEY", "s3cret")
+    monkeypatch.setenv("NOTEJAM_BASE_URL", "https://notes.example.com")
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/x.db")
     app = create_app()
     assert app.config["SESSION_COOKIE_SECURE"] is True
@@ -165,7 +166,7 @@ def test_database_url_wins_over_db_variables(tmp_path):
 
 
 def test_mail_goes_to_the_outbox_when_set_and_to_ses_in_aws(tmp_path):
-    base = {"SECRET_KEY": "k"}
+    base = {"SECRET_KEY": "k", "NOTEJAM_BASE_URL": "https://notes.example.com"}
     config = from_environment({**base, "NOTEJAM_MAIL_OUTBOX": str(tmp_path)}, str(tmp_path), False)
     assert (config["MAIL_BACKEND"], config["MAIL_OUTBOX"]) == ("outbox", str(tmp_path))
     config = from_environment({**base, "AWS_EXECUTION_ENV": "AWS_ECS_FARGATE"}, str(tmp_path), False)

@@ -85,6 +85,7 @@ def test_downgrade_to_base_then_upgrade_again(migration_app):
 def test_flask_db_upgrade_works_from_the_repository_root(empty_database_url, tmp_path):
     flask = Path(sys.executable).with_name("flask")
     env = {**os.environ, "DATABASE_URL": empty_database_url, "SECRET_KEY": "k"}
+    env["NOTEJAM_BASE_URL"] = "https://notes.example.com"
     result = subprocess.run(
         [str(flask), "--app", "notejam", "db", "upgrade"],
         cwd=REPO_ROOT,

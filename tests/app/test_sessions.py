@@ -98,6 +98,6 @@ def test_form_pages_with_errors_or_a_flash_are_rendered_as_usual(make_app):
     client.get("/signin/")  # cached now
     wrong = client.post("/signin/", data={"email": "nobody@example.com", "password": "not it at all"})
     assert b"Wrong email or password." in wrong.data and b'value="nobody@example.com"' in wrong.data
-    AuthActions(client).signup()  # flashes "Your account is ready" and redirects to the sign-in
-    assert b"Your account is ready" in client.get("/signin/").data
-    assert b"Your account is ready" not in client.get("/signin/").data
+    AuthActions(client).signup()  # flashes "your account is ready" and redirects to the sign-in
+    assert b"your account is ready" in client.get("/signin/").data
+    assert b"your account is ready" not in client.get("/signin/").data
