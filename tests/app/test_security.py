@@ -16,11 +16,14 @@ from notejam.db import db
 from notejam.listcache import ListCache
 from notejam.models import Pad, User, UserSession, utcnow
 from tests.app.conftest import PASSWORD, AuthActions
+from tests.app.test_auth import reset_link_from, reset_mails
 from tests.app.test_csrf import csrf_token_in
 
 
-def reset_mails(messages) -> list:
-    return [message for message in messages if message["Subject"] == "Reset your Notejam password"]
+def reset_link(messages) -> str:
+    """The path of the one reset link among an outbox's messages."""
+    [mail] = reset_mails(messages)
+    return reset_link_from(mail)
 
 
 def body_of(message) -> str:
@@ -112,9 +115,7 @@ def test_a_password_reset_signs_out_every_session(app, client, auth, outbox):
     copy_session_cookie(client, laptop)
     visitor = app.test_client()
     visitor.post("/forgot-password/", data={"email": "alice@example.com"})
-    link = re.search(
-        r"http://localhost(/reset-password/\?token=\S+)", body_of(reset_mails(outbox())[0])
-    ).group(1)
+    link = reset_link(outbox())
     visitor.post(link, data={"new_password": "fresh password", "repeat_new_password": "fresh password"})
     assert laptop.get("/").status_code == 302 and client.get("/").status_code == 302
 
@@ -339,9 +340,7 @@ def test_control_characters_in_next_fall_back_to_the_notes(client, auth, evil):
 def test_a_reset_link_raced_by_another_request_changes_nothing(app, client, auth, outbox, monkeypatch):
     auth.signup()
     client.post("/forgot-password/", data={"email": "alice@example.com"})
-    link = re.search(
-        r"http://localhost(/reset-password/\?token=\S+)", body_of(reset_mails(outbox())[0])
-    ).group(1)
+    link = reset_link(outbox())
     real_hash_password = notejam.auth.hash_password
 
     def the_other_request_wins(password: str) -> str:
@@ -366,9 +365,7 @@ def test_simultaneous_posts_with_one_reset_link_accept_one(make_mysql_app, outbo
     client = app.test_client()
     AuthActions(client).signup()
     client.post("/forgot-password/", data={"email": "alice@example.com"})
-    link = re.search(
-        r"http://localhost(/reset-password/\?token=\S+)", body_of(reset_mails(outbox_messages(app))[0])
-    ).group(1)
+    link = reset_link(outbox_messages(app))
     barrier = threading.Barrier(8)
     answers = []
 
