@@ -10,9 +10,10 @@ AUDIT_VENV := $(VENV)/audit
 AUDIT_BIN := $(CURDIR)/$(AUDIT_VENV)/bin
 AUDIT_SERVICE ?= osv
 export AUDIT_SERVICE
-# What we ship: the image's hash lock, the controller's .venv (requirements.txt resolved, the app's
-# pins included; the editable app itself skipped) and the audit tools' own lock.
-AUDIT_REQUIREMENTS := notejam/requirements.lock requirements-audit.txt
+# What we ship: the image's hash lock (every package the image installs), the controller's
+# requirements.txt (resolved by pip, so the packages its pins bring are audited too; it includes the
+# app's pins) and the audit tools' own hash lock.
+AUDIT_REQUIREMENTS := notejam/requirements.lock requirements.txt requirements-audit.txt
 AUDIT_CODE := notejam/notejam plugins
 # pip-compile takes the locks from PyPI alone: no machine's pip.conf, local wheel folder or extra index.
 PIP_COMPILE := env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL -u PIP_INDEX_URL PIP_CONFIG_FILE=/dev/null \
@@ -25,8 +26,8 @@ PIP_COMPILE := env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL -u PIP_INDEX_URL PIP
 audit: ## dependency audit (pip-audit) and static security lint (bandit); fails on known vulnerabilities and high findings
 	$(MAKE) --no-print-directory -k audit-deps audit-code
 
-audit-deps: install audit-tools ## pip-audit over notejam/requirements.lock, .venv and the audit tools (exit 3: database unreachable)
-	$(AUDIT_BIN)/python mk/audit.py deps $(addprefix --requirement ,$(AUDIT_REQUIREMENTS)) --environment $(BIN)/python
+audit-deps: audit-tools ## pip-audit over notejam/requirements.lock, requirements.txt and the audit tools (exit 3: database unreachable)
+	$(AUDIT_BIN)/python mk/audit.py deps $(addprefix --requirement ,$(AUDIT_REQUIREMENTS))
 
 audit-code: audit-tools ## bandit over the app and plugins/: fails on high-severity findings
 	$(AUDIT_BIN)/python mk/audit.py bandit --config pyproject.toml $(AUDIT_CODE)

@@ -2,7 +2,7 @@
 
 Run with the audit tools' interpreter (.venv/audit/bin/python, built from requirements-audit.txt):
 
-    audit.py deps --requirement notejam/requirements.lock --environment .venv/bin/python
+    audit.py deps --requirement notejam/requirements.lock --requirement requirements.txt
     audit.py bandit notejam/notejam plugins
 
 Policy (README "Security"; mk/audit-ignore.toml):
@@ -130,9 +130,7 @@ def unreachable(service: str, cause: str) -> int:
 
 
 # --- pip-audit ------------------------------------------------------------------------------------
-def run_pip_audit(
-    label: str, source_args: list[str], python: str | None, args: argparse.Namespace
-) -> tuple[int, list[dict]]:
+def run_pip_audit(label: str, source_args: list[str], args: argparse.Namespace) -> tuple[int, list[dict]]:
     """pip-audit on one source: (EXIT_PASS, dependencies) or a failure status."""
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
@@ -152,10 +150,7 @@ def run_pip_audit(
         ]
         if args.service == "osv":
             command += ["--osv-url", args.osv_url]
-        env = dict(os.environ)
-        if python:  # pip-api lists that interpreter's packages instead of ours
-            env["PIPAPI_PYTHON_LOCATION"] = python
-        result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)  # noqa: S603
+        result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
         if report.exists() and report.stat().st_size:
             return EXIT_PASS, json.loads(report.read_text())["dependencies"]
     stderr = result.stderr.strip()
@@ -184,28 +179,26 @@ def deps(args: argparse.Namespace) -> int:
         for problem in problems:
             say(f"IGNORE FILE: {problem}")
         return unreachable(args.service, cause)
-    # A hash-locked file is audited as it is (--disable-pip: no resolution, every pin with its hashes);
-    # --no-deps audits a pinned file's own pins only.
-    no_deps = ["--no-deps"] if args.no_deps else []
-    sources = [(req, ["--requirement", req, "--disable-pip", *no_deps], None) for req in args.requirement]
-    if args.environment:
-        sources.append(
-            (f"the packages installed for {args.environment}", ["--skip-editable"], args.environment)
-        )
+    # A hash-locked file is audited as it is (--disable-pip: no resolution, every pin with its
+    # hashes); any other file is resolved by pip (a dry run in a scratch venv) so that the packages
+    # its pins bring are audited too; --no-deps audits a pinned file's own pins only.
+    sources = []
+    for req in args.requirement:
+        if args.no_deps:
+            sources.append((req, ["--requirement", req, "--no-deps", "--disable-pip"]))
+        elif "--hash=" in Path(req).read_text(encoding="utf-8"):
+            sources.append((req, ["--requirement", req, "--disable-pip"]))
+        else:
+            sources.append((req, ["--requirement", req]))
     failed, used, findings, audited = EXIT_PASS, set(), [], 0
-    for label, source_args, python in sources:
-        status, dependencies = run_pip_audit(label, source_args, python, args)
+    for label, source_args in sources:
+        status, dependencies = run_pip_audit(label, source_args, args)
         if status != EXIT_PASS:
             return status
         queried = [dep for dep in dependencies if "skip_reason" not in dep]
         audited += len(queried)
         for dep in dependencies:
-            if "skip_reason" in dep:
-                # The environment's editable install is the app itself (this checkout), not a
-                # release: the only skip accepted. Any other package not audited fails the audit.
-                if python and "editable" in dep["skip_reason"]:
-                    say(f"{label}: {dep['name']} skipped ({dep['skip_reason']}): this checkout")
-                    continue
+            if "skip_reason" in dep:  # a package that could not be audited fails the audit
                 say(f"{label}: {dep['name']} NOT AUDITED: {dep['skip_reason']}")
                 failed = EXIT_FINDINGS
                 continue
@@ -289,9 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     tools = Path(sys.executable).parent
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    d = sub.add_parser("deps", help="pip-audit over requirement files and an environment")
+    d = sub.add_parser("deps", help="pip-audit over pinned requirement files")
     d.add_argument("--requirement", "-r", action="append", default=[], help="a pinned requirements file")
-    d.add_argument("--environment", help="a Python whose installed packages to audit (editables skipped)")
     d.add_argument("--no-deps", action="store_true", help="requirement files are pinned but not hash-locked")
     d.add_argument("--service", choices=("osv", "pypi"), default=os.environ.get("AUDIT_SERVICE", "osv"))
     d.add_argument("--osv-url", default=os.environ.get("AUDIT_OSV_URL", OSV_URL))
@@ -306,8 +298,8 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--bandit", default=str(tools / "bandit"))
     b.set_defaults(func=bandit)
     args = parser.parse_args(argv)
-    if args.command == "deps" and not (args.requirement or args.environment):
-        parser.error("deps: give --requirement and/or --environment")
+    if args.command == "deps" and not args.requirement:
+        parser.error("deps: give at least one --requirement")
     return args.func(args)
 
 

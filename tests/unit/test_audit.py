@@ -134,12 +134,20 @@ def requirements(tmp_path: Path, *pins: str) -> Path:
     return path
 
 
-def deps(tools: Path, tmp_path: Path, osv_url: str, *pins: str, ignore: str = "", today: str | None = None):
+def deps(
+    tools: Path,
+    tmp_path: Path,
+    osv_url: str,
+    *pins: str,
+    ignore: str = "",
+    today: str | None = None,
+    resolve=False,
+):
     ignore_file = tmp_path / "ignore.toml"
     ignore_file.write_text(ignore)
     args = [
         "deps",
-        "--no-deps",
+        *([] if resolve else ["--no-deps"]),
         "--service",
         "osv",
         "--osv-url",
@@ -161,6 +169,18 @@ def test_deps_fail_on_a_known_vulnerability(audit_tools, tmp_path, osv):
     assert "VULNERABLE jinja2==2.10" in result.stdout
     assert "PYSEC-2019-217 (CVE-2019-10906, GHSA-462w-v97r-4m45); fixed in 2.10.1" in result.stdout
     assert "dependency audit FAILED: 1 known vulnerabilities" in result.stdout
+
+
+def test_a_plain_requirements_file_is_resolved_and_what_its_pins_bring_is_audited(audit_tools, tmp_path, osv):
+    """requirements.txt as `make audit` audits it: resolved by pip (needs PyPI), so MarkupSafe, which
+    Jinja2 brings, is audited too; with --no-deps only the pin itself is."""
+    url, _ = osv
+    result = deps(audit_tools, tmp_path, url, "jinja2==2.10", resolve=True)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "requirements.txt: 2 packages audited" in result.stdout
+    assert "VULNERABLE jinja2==2.10" in result.stdout
+    result = deps(audit_tools, tmp_path, url, "jinja2==2.10")
+    assert "requirements.txt: 1 packages audited" in result.stdout
 
 
 def test_deps_pass_when_no_pin_has_an_advisory(audit_tools, tmp_path, osv):
