@@ -28,11 +28,13 @@ author:
   - notejam.aws maintainers (@notejam)
 options:
   backup_vault_name:
-    description: Name of the vault (it must exist; in check mode a missing vault reports the lock it would get).
+    description:
+      - Name of the vault. It must exist; in check mode a missing vault reports the lock it would get.
     type: str
     required: true
   mode:
-    description: C(governance) (no lock date, removable) or C(compliance) (immutable after O(changeable_for_days)).
+    description:
+      - C(governance) (no lock date, removable) or C(compliance) (immutable after O(changeable_for_days)).
     type: str
     choices: [governance, compliance]
     default: governance
@@ -40,11 +42,14 @@ options:
     description: Shortest retention a job into the vault may ask for (1 to 36500). Left out, no minimum.
     type: int
   max_retention_days:
-    description: Longest retention a job into the vault may ask for (1 to 36500, at least O(min_retention_days)). Left out, no maximum.
+    description:
+      - Longest retention a job into the vault may ask for (1 to 36500, at least O(min_retention_days)).
+      - Left out, no maximum.
     type: int
   changeable_for_days:
     description:
-      - Days before the lock date (3 to 36500); required with O(mode=compliance), refused with O(mode=governance).
+      - Days before the lock date (3 to 36500).
+      - Required with O(mode=compliance), refused with O(mode=governance).
     type: int
   state:
     description: C(present) puts the lock, C(absent) removes it (refused for an immutable compliance lock).
@@ -175,21 +180,25 @@ class BackupVaultLock(AwsResource):
         low, high = p["min_retention_days"], p["max_retention_days"]
         if low is not None and high is not None and low > high:
             self.module.fail_json(
-                msg=f"min_retention_days={low} is greater than max_retention_days={high}; accepted: min <= max"
+                msg=f"min_retention_days={low} is greater than max_retention_days={high}; "
+                "accepted: min <= max"
             )
         changeable = p["changeable_for_days"]
         if p["mode"] == "compliance":
             if changeable is None:
                 self.module.fail_json(
-                    msg=f"changeable_for_days is required with mode=compliance; accepted: {CHANGEABLE_MIN} to {DAYS_MAX}"
+                    msg="changeable_for_days is required with mode=compliance; "
+                    f"accepted: {CHANGEABLE_MIN} to {DAYS_MAX}"
                 )
             if not CHANGEABLE_MIN <= changeable <= DAYS_MAX:
                 self.module.fail_json(
-                    msg=f"changeable_for_days={changeable}; accepted: {CHANGEABLE_MIN} (AWS's 72-hour cooling-off) to {DAYS_MAX}"
+                    msg=f"changeable_for_days={changeable}; "
+                    f"accepted: {CHANGEABLE_MIN} (AWS's 72-hour cooling-off) to {DAYS_MAX}"
                 )
         elif changeable is not None:
             self.module.fail_json(
-                msg="changeable_for_days is only accepted with mode=compliance (a governance lock has no lock date)"
+                msg="changeable_for_days is only accepted with mode=compliance "
+                "(a governance lock has no lock date)"
             )
 
     def read(self):
@@ -265,7 +274,10 @@ class BackupVaultLock(AwsResource):
             "mode": "compliance" if lock_date is not None else "governance",
             "immutable": immutable(raw),
         }
-        for key, name in (("MinRetentionDays", "min_retention_days"), ("MaxRetentionDays", "max_retention_days")):
+        for key, name in (
+            ("MinRetentionDays", "min_retention_days"),
+            ("MaxRetentionDays", "max_retention_days"),
+        ):
             if raw.get(key) is not None:
                 result[name] = raw[key]
         if lock_date is not None:
@@ -275,13 +287,18 @@ class BackupVaultLock(AwsResource):
     def predicted(self, raw, after):
         if after is None:
             return {}
-        current = self.returned(raw) if raw is not None else {"backup_vault_name": self.params["backup_vault_name"]}
+        current = (
+            self.returned(raw) if raw is not None else {"backup_vault_name": self.params["backup_vault_name"]}
+        )
         current = {k: v for k, v in current.items() if k not in ("min_retention_days", "max_retention_days")}
         current.update(
             mode=after["Mode"],
             **{
                 name: after[key]
-                for key, name in (("MinRetentionDays", "min_retention_days"), ("MaxRetentionDays", "max_retention_days"))
+                for key, name in (
+                    ("MinRetentionDays", "min_retention_days"),
+                    ("MaxRetentionDays", "max_retention_days"),
+                )
                 if after.get(key) is not None
             },
         )

@@ -5,7 +5,7 @@
 DOCUMENTATION = r"""
 ---
 module: cloudwatch_log_group
-short_description: Manage a CloudWatch Logs group whose KMS key, retention and tags are converged, not only set at creation
+short_description: Manage a CloudWatch Logs group whose KMS key, retention and tags converge on every run
 version_added: 0.2.0
 description:
   - Creates, updates or deletes a CloudWatch Logs group found by its exact name.
@@ -91,7 +91,28 @@ from ansible_collections.notejam.aws.plugins.module_utils.resource import (  # n
 
 # PutRetentionPolicy's accepted values (CloudWatch Logs API reference).
 RETENTION_DAYS = (
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
 )
 _KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
 
@@ -109,12 +130,12 @@ class LogGroup(AwsResource):
                 msg=f"retention_days={p['retention_days']}; accepted: {', '.join(map(str, RETENTION_DAYS))}"
             )
         key = p["kms_key_id"]
-        if key is not None and not _KEY_ARN.match(key):
-            if not (self.module.check_mode and key.startswith("alias/")):
-                self.module.fail_json(
-                    msg=f"kms_key_id={key} is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>); "
-                    "CloudWatch Logs does not take aliases"
-                )
+        alias_in_check = self.module.check_mode and str(key).startswith("alias/")
+        if key is not None and not _KEY_ARN.match(key) and not alias_in_check:
+            self.module.fail_json(
+                msg=f"kms_key_id={key} is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>); "
+                "CloudWatch Logs does not take aliases"
+            )
 
     def read(self):
         name = self.params["name"]
@@ -150,7 +171,9 @@ class LogGroup(AwsResource):
             params["tags"] = after["Tags"]
         self.client.create_log_group(**params)
         if after.get("retentionInDays"):
-            self.client.put_retention_policy(logGroupName=self.params["name"], retentionInDays=after["retentionInDays"])
+            self.client.put_retention_policy(
+                logGroupName=self.params["name"], retentionInDays=after["retentionInDays"]
+            )
 
     def update(self, before, after, changes):
         name = self.params["name"]

@@ -43,18 +43,24 @@ def test_governance_put_after_compliance_has_no_lock_date(backup):
         BackupVaultName="vault", MinRetentionDays=7, MaxRetentionDays=35, ChangeableForDays=3
     )
     assert lock(backup)["LockDate"] is not None
-    backup.put_backup_vault_lock_configuration(BackupVaultName="vault", MinRetentionDays=7, MaxRetentionDays=35)
+    backup.put_backup_vault_lock_configuration(
+        BackupVaultName="vault", MinRetentionDays=7, MaxRetentionDays=35
+    )
     assert lock(backup) == {"Locked": True, "MinRetentionDays": 7, "MaxRetentionDays": 35, "LockDate": None}
 
 
 def test_compliance_lock_in_its_cooling_off_period_can_still_be_deleted(backup):
-    backup.put_backup_vault_lock_configuration(BackupVaultName="vault", MinRetentionDays=7, ChangeableForDays=3)
+    backup.put_backup_vault_lock_configuration(
+        BackupVaultName="vault", MinRetentionDays=7, ChangeableForDays=3
+    )
     backup.delete_backup_vault_lock_configuration(BackupVaultName="vault")
     assert lock(backup)["Locked"] is False
 
 
 def test_compliance_lock_past_its_lock_date_is_immutable(backup):
-    backup.put_backup_vault_lock_configuration(BackupVaultName="vault", MinRetentionDays=7, ChangeableForDays=3)
+    backup.put_backup_vault_lock_configuration(
+        BackupVaultName="vault", MinRetentionDays=7, ChangeableForDays=3
+    )
     vault = backup_models.backup_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].vaults["vault"]
     vault.lock_date -= 4 * 24 * 3600  # the cooling-off period is over
     with pytest.raises(backup.exceptions.InvalidRequestException):

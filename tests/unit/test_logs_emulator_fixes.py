@@ -49,7 +49,9 @@ def test_associate_with_a_missing_group_is_not_found(logs):
     "make_key",
     [
         lambda: key(service="logs.eu-west-1.amazonaws.com"),
-        lambda: key({"Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": GROUP_ARN + "-other"}}}),
+        lambda: key(
+            {"Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": GROUP_ARN + "-other"}}}
+        ),
         lambda: key({"Action": ["kms:Decrypt*"]}),
         lambda: boto3.client("kms").create_key()["KeyMetadata"]["Arn"],  # the default key policy
     ],

@@ -41,8 +41,8 @@ import uuid
 from moto.backup import exceptions as backup_exceptions
 from moto.backup import models as backup_models
 from moto.core import DEFAULT_ACCOUNT_ID
-from moto.core.utils import unix_time
 from moto.core.exceptions import JsonRESTError
+from moto.core.utils import unix_time
 from moto.iam import aws_managed_policies
 from moto.iam import models as iam_models
 

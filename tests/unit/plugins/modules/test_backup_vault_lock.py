@@ -97,7 +97,9 @@ def test_absent_removes_a_governance_lock_then_is_a_no_op(vault, run_module, api
     result = run_module(main, {"backup_vault_name": "notejam-test-vault", "state": "absent"})
     assert result["changed"] is True and described(vault)["Locked"] is False
     api_calls.clear_calls()
-    assert run_module(main, {"backup_vault_name": "notejam-test-vault", "state": "absent"})["changed"] is False
+    assert (
+        run_module(main, {"backup_vault_name": "notejam-test-vault", "state": "absent"})["changed"] is False
+    )
     assert api_calls.writes == []
 
 
@@ -108,11 +110,16 @@ def test_absent_on_a_missing_vault_is_a_no_op(aws, run_module, api_calls):
 
 def test_immutable_compliance_lock_is_refused_before_any_write(vault, run_module, api_calls):
     run_module(main, COMPLIANCE)
-    backup_models.backup_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].vaults["notejam-test-vault"].lock_date -= 4 * 86400
+    backup_models.backup_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].vaults["notejam-test-vault"].lock_date -= (
+        4 * 86400
+    )
     api_calls.clear_calls()
     unchanged = run_module(main, COMPLIANCE)
     assert unchanged["changed"] is False and unchanged["backup_vault_lock"]["immutable"] is True
-    for args in (dict(COMPLIANCE, min_retention_days=1), {"backup_vault_name": "notejam-test-vault", "state": "absent"}):
+    for args in (
+        dict(COMPLIANCE, min_retention_days=1),
+        {"backup_vault_name": "notejam-test-vault", "state": "absent"},
+    ):
         result = run_module(main, args)
         assert result["failed"] is True
         assert "compliance mode and immutable since" in result["msg"]
@@ -125,7 +132,10 @@ def test_immutable_compliance_lock_is_refused_before_any_write(vault, run_module
     [
         (dict(GOVERNANCE, min_retention_days=0), "min_retention_days=0"),
         (dict(GOVERNANCE, max_retention_days=36501), "max_retention_days=36501"),
-        (dict(GOVERNANCE, min_retention_days=40), "min_retention_days=40 is greater than max_retention_days=35"),
+        (
+            dict(GOVERNANCE, min_retention_days=40),
+            "min_retention_days=40 is greater than max_retention_days=35",
+        ),
         (dict(COMPLIANCE, changeable_for_days=2), "changeable_for_days=2"),
         (dict(GOVERNANCE, mode="compliance"), "changeable_for_days is required"),
         (dict(GOVERNANCE, changeable_for_days=3), "only accepted with mode=compliance"),

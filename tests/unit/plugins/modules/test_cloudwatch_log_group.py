@@ -8,6 +8,7 @@ import pytest
 from ansible_collections.notejam.aws.plugins.modules.cloudwatch_log_group import main
 
 NAME = "/notejam/test/vpc-flow-logs"
+GROUP_ARN_PREFIX = "arn:aws:logs:us-east-1:123456789012:log-group:"
 TAGS = {"Project": "notejam", "Environment": "test", "ManagedBy": "ansible"}
 
 
@@ -25,12 +26,16 @@ def logs_key(group_pattern=NAME):
             {
                 "Effect": "Allow",
                 "Principal": {"Service": "logs.us-east-1.amazonaws.com"},
-                "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                "Action": [
+                    "kms:Encrypt*",
+                    "kms:Decrypt*",
+                    "kms:ReEncrypt*",
+                    "kms:GenerateDataKey*",
+                    "kms:Describe*",
+                ],
                 "Resource": "*",
                 "Condition": {
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:us-east-1:123456789012:log-group:{group_pattern}"
-                    }
+                    "ArnLike": {"kms:EncryptionContext:aws:logs:arn": GROUP_ARN_PREFIX + group_pattern}
                 },
             },
         ],
@@ -98,7 +103,10 @@ def test_retention_and_tag_changes(key, run_module, api_calls):
 
 @pytest.mark.parametrize(
     ("extra", "message"),
-    [({"retention_days": 42}, "retention_days=42"), ({"kms_key_id": "alias/notejam-test-network"}, "not a KMS key ARN")],
+    [
+        ({"retention_days": 42}, "retention_days=42"),
+        ({"kms_key_id": "alias/notejam-test-network"}, "not a KMS key ARN"),
+    ],
 )
 def test_bad_input_fails_before_any_call(key, run_module, api_calls, extra, message):
     api_calls.clear_calls()
