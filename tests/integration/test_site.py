@@ -6,6 +6,12 @@ import yaml
 
 from tests.emulator.ctl import REPO
 from tests.integration.conftest import create_shared_zone
+from tests.integration.security_audit import (
+    group_vars,
+    log_groups_without_kms,
+    service_trust_problems,
+    vault_lock_problems,
+)
 
 INVENTORIES = ["local", "dev", "test", "prod"]
 
@@ -41,6 +47,12 @@ def leftovers(aws_client, env, region, fqdn):
             for g in aws_client("logs", region).describe_log_groups(logGroupNamePrefix=f"/notejam/{env}/")[
                 "logGroups"
             ]
+        ],
+        "backup_vaults": [
+            v["BackupVaultName"]
+            for where in (region, group_vars(env, "aurora")["notejam_dr_region"])
+            for v in aws_client("backup", where).list_backup_vaults()["BackupVaultList"]
+            if v["BackupVaultName"].startswith(prefix)
         ],
         "iam_roles": [
             r["RoleName"]
@@ -133,6 +145,14 @@ def test_inventory_converges_then_reruns_with_no_change_and_destroys(
     first = playbook("site.yml", env)
     assert first.returncode == 0, first.tail()
     assert first.changed > 0
+
+    # The edge's protections, audited over all the environment has (tests/integration/security_audit.py).
+    region = settings["notejam_region"]
+    assert log_groups_without_kms(aws_client, env, region) == []
+    problems, audited = service_trust_problems(aws_client, env, region)
+    assert problems == [], problems
+    assert any("vpc-flow-logs.amazonaws.com" in role for role in audited), audited
+    assert vault_lock_problems(aws_client, env, region) == []
 
     fresh_emulator.reset_calls()
     second = playbook("site.yml", env)
