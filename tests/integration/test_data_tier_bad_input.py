@@ -1,6 +1,7 @@
 """Bad data-tier input fails before the first AWS call, naming the variable at fault: retention
 below the environment's minimum, an unknown instance class, a DR region equal to the primary, a
-Serverless v2 range with min > max."""
+Serverless v2 range with min > max, Vault Lock bounds that exclude the plan's retention, a
+compliance cooling-off under AWS's 3 days, an unknown lock mode."""
 
 import json
 
@@ -47,6 +48,26 @@ NETWORK = json.dumps(
             "backup_daily_retention_days=365",
         ),
         ("local", "backup", "notejam_dr_region=us-east-1 backup_kms_key_arn=k", "backup_dr_region=us-east-1"),
+        (
+            "local",
+            "backup",
+            "backup_vault_lock_min_retention_days=10 backup_kms_key_arn=k",
+            "backup_daily_retention_days=7 is outside the Vault Lock's bounds",
+        ),
+        (
+            "local",
+            "backup",
+            "backup_vault_lock_min_retention_days=40 backup_vault_lock_max_retention_days=35"
+            " backup_kms_key_arn=k",
+            "backup_vault_lock_min_retention_days=40",
+        ),
+        (
+            "prod",
+            "backup",
+            "backup_vault_lock_changeable_for_days=2 backup_kms_key_arn=k",
+            "backup_vault_lock_changeable_for_days=2",
+        ),
+        ("local", "backup", "backup_vault_lock_mode=legal backup_kms_key_arn=k", "backup_vault_lock_mode"),
     ],
 )
 def test_bad_data_tier_input_fails_before_any_aws_call(
