@@ -12,7 +12,10 @@ Policy (README "Security"; mk/audit-ignore.toml):
   counts as "high" until someone has read it; one that does not apply to us (or has no fix yet)
   is recorded in mk/audit-ignore.toml with its id, the package, the reason and an expiry date at
   most IGNORE_MAX_DAYS ahead. An expired or malformed entry fails the audit, as does an advisory
-  database that cannot be reached: the audit never reports a pass it did not make.
+  database that cannot be reached, or a package pip-audit could not look up: the audit never
+  reports a pass it did not make. Before auditing, a probe asks the database for a release with
+  long-published advisories (jinja2 2.10): a mirror or proxy that answers without them counts
+  as unreachable. AUDIT_SERVICE (osv or pypi) and AUDIT_OSV_URL choose the database.
 - bandit: fails on any finding of high severity with medium or high confidence, and on any file
   bandit could not scan; findings below that are listed, not failed on.
 
