@@ -1,7 +1,9 @@
 """Bad edge input fails before any AWS call, naming the variable at fault: a health check path
 without a leading /, a certificate domain (notejam_fqdn) outside notejam_dns_zone, a deregistration
-delay not below the task stop timeout, an idle timeout out of range. A missing shared zone fails
-clearly and creates nothing."""
+delay not below the task stop timeout, an idle timeout out of range, a fixed response to other hosts
+that is not an error, a host rule priority out of range, a sign-in rate limit below WAF's minimum or
+not below the blanket rate, an evaluation window WAF does not offer, a note form path that is not an
+anchored expression. A missing shared zone fails clearly and creates nothing."""
 
 import json
 
@@ -72,6 +74,12 @@ def edge_playbook(tmp_path):
         ("local", "alb_deregistration_delay=45 alb_task_stop_timeout=30", "alb_deregistration_delay=45"),
         ("prod", "alb_idle_timeout=0", "alb_idle_timeout=0"),
         ("dev", "alb_idle_timeout=4001", "alb_idle_timeout=4001"),
+        ("test", "alb_misdirected_status_code=200", "alb_misdirected_status_code=200"),
+        ("dev", "alb_host_rule_priority=0", "alb_host_rule_priority=0"),
+        ("local", "alb_waf_login_rate_limit=5", "alb_waf_login_rate_limit=5"),
+        ("prod", "alb_waf_login_rate_limit=3000", "alb_waf_login_rate_limit=3000"),
+        ("dev", "alb_waf_login_rate_window=30", "alb_waf_login_rate_window"),
+        ("test", "alb_waf_note_form_path_regex=/notes/", "alb_waf_note_form_path_regex=/notes/"),
     ],
 )
 def test_bad_edge_input_fails_before_any_aws_call(
