@@ -116,3 +116,22 @@ def test_local_creates_its_own_zone_once(tmp_path, playbook, fresh_emulator):
     again = playbook(str(path), "local")
     assert again.returncode == 0 and again.changed == 0, again.changed_tasks()
     assert fresh_emulator.calls()["writes"] == 0, fresh_emulator.calls()["write_calls"]
+
+
+@pytest.mark.emulator
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "notejam.example.com",  # no scheme
+        "https://notejam.example.com/",  # a trailing slash: links would get //
+        "https://evil.example@notejam.example.com",  # credentials
+        "ftp://notejam.example.com",
+    ],
+)
+def test_bad_base_url_fails_before_any_aws_call(base_url, playbook, fresh_emulator):
+    """NOTEJAM_BASE_URL (ecs_service_base_url) is the address every link in a mail is built from."""
+    fresh_emulator.reset_calls()
+    run = playbook("site.yml", "local", "--tags", "ecs_service", "-e", f"ecs_service_base_url={base_url}")
+    assert run.returncode != 0
+    assert f"ecs_service_base_url='{base_url}' is not accepted" in run.output, run.tail()
+    assert fresh_emulator.calls()["total"] == 0, fresh_emulator.calls()["calls"]
