@@ -105,6 +105,12 @@ class Emulator:
         with urllib.request.urlopen(f"{self.url}/_harness/calls", timeout=10) as resp:
             return json.load(resp)
 
+    def age_vault_locks(self, days):
+        """Move every Vault Lock's lock date ``days`` back; the vaults whose lock date moved."""
+        req = urllib.request.Request(f"{self.url}/_harness/backup/age-vault-locks?days={days}", method="POST")
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return json.load(resp)["aged"]
+
     def reset_calls(self):
         req = urllib.request.Request(f"{self.url}/_harness/calls", method="DELETE")
         urllib.request.urlopen(req, timeout=10).close()

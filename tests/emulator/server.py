@@ -5,9 +5,11 @@
 The harness, in front of moto, names every call (see ``standins.identify``), counts it, and
 answers the operations moto lacks from the ``STANDINS`` of ``tests/emulator/fixes/*.py``. It
 applies every module's ``apply()`` first, so moto behaves as AWS does where the product relies on
-it. ``GET /_harness/calls`` returns the call counts, ``DELETE /_harness/calls`` resets them, and
-``GET /_harness/health`` answers once the server is ready. With ``--port 0`` a free port is chosen;
-the first line on stdout is ``READY <port>`` either way.
+it. ``GET /_harness/calls`` returns the call counts, ``DELETE /_harness/calls`` resets them,
+``GET /_harness/health`` answers once the server is ready, and
+``POST /_harness/backup/age-vault-locks?days=N`` moves every Vault Lock's lock date N days back (a
+compliance lock's cooling-off period then ends). With ``--port 0`` a free port is chosen; the first
+line on stdout is ``READY <port>`` either way.
 
 Environment read at start: MOTO_ECS_SERVICE_RUNNING and MOTO_ACM_VALIDATION_WAIT (set here to
 ``16`` and ``0`` unless given), as ARCHITECTURE.md fixes for the emulator.
@@ -18,6 +20,7 @@ import io
 import os
 import signal
 import sys
+import urllib.parse
 
 # moto reports this many running tasks for every service, and a rollout COMPLETED only when it is at
 # least the desired count: it must cover the largest count an inventory asks for (prod: 4 by day,
@@ -35,6 +38,7 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import make_server
 
 from tests.emulator import fixes
+from tests.emulator.fixes import backup as backup_fixes
 from tests.emulator.standins import CallLog, StandinError, identify, json_response
 
 
@@ -84,6 +88,12 @@ class Harness:
         if path == "/_harness/calls" and method == "DELETE":
             self.calls.reset()
             return json_response(start_response, 200, {"reset": True}, "application/json")
+        if path == "/_harness/backup/age-vault-locks" and method == "POST":
+            # Tests of what happens once a compliance Vault Lock's cooling-off period is over: move
+            # every lock date back by ?days= (real AWS only gets there by waiting).
+            query = dict(urllib.parse.parse_qsl(environ.get("QUERY_STRING", "")))
+            aged = backup_fixes.age_vault_locks(float(query.get("days", "0")))
+            return json_response(start_response, 200, {"aged": aged}, "application/json")
         return json_response(
             start_response, 404, {"message": f"no harness endpoint {path}"}, "application/json"
         )

@@ -298,3 +298,15 @@ def _always_have_managed_policies():
         return policies
 
     iam_models.IAMBackend._init_aws_policies = init_aws_policies
+
+
+def age_vault_locks(days):
+    """Move every vault's lock date ``days`` back, in every region of the account (the harness's
+    ``/_harness/backup/age-vault-locks``): the names of the vaults whose lock date moved."""
+    aged = []
+    for region, backend in backup_models.backup_backends[DEFAULT_ACCOUNT_ID].items():
+        for vault in backend.vaults.values():
+            if vault.lock_date is not None:
+                vault.lock_date -= days * 24 * 3600
+                aged.append(f"{region}:{vault.backup_vault_name}")
+    return sorted(aged)
