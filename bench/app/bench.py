@@ -295,13 +295,13 @@ def cpu_per_request(url: str, backend: str, notes: int, requests: int = 500) -> 
     import contextlib
     import io
 
-    os.environ["NOTEJAM_ACCESS_LOG"] = "0"
+    os.environ.update(NOTEJAM_ACCESS_LOG="0", NOTEJAM_BASE_URL=f"http://{BIND}")
     try:
         app = create_app(
             {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "cpu", "SESSION_COOKIE_SECURE": False}
         )
     finally:
-        del os.environ["NOTEJAM_ACCESS_LOG"]
+        del os.environ["NOTEJAM_ACCESS_LOG"], os.environ["NOTEJAM_BASE_URL"]
     client = app.test_client()
     page = client.get("/signin/").data.decode()
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)

@@ -1,11 +1,12 @@
-"""Rate limits on the account forms (Flask-Limiter), counted in the app's own database.
+"""Rate limits on the account forms (the ``limits`` library), counted in the app's own database.
 
 Every gunicorn worker and every ECS task must see the same counters, or a limit of 10 becomes
 10 x workers x tasks. The one store they all share is the database (Aurora in AWS), so the
 counters live there (table ``rate_limits``), behind a storage backend for the ``limits`` library
-that Flask-Limiter is built on: ``NOTEJAM_RATELIMIT_STORAGE_URI=notejam-database://`` (the
+(the one Flask-Limiter is built on): ``NOTEJAM_RATELIMIT_STORAGE_URI=notejam-database://`` (the
 default). Any other storage URI the library knows (``redis://…``, ``memcached://…``) can be
 set instead, e.g. an ElastiCache endpoint, with its client package installed in the image.
+Flask-Limiter itself is not used: its hooks run on every request of the app (``install``).
 
 Only the account forms are limited, and only their POSTs: a limited request is a sign-in,
 sign-up or reset request, each already a database write or a password hash, so one more upsert
@@ -22,17 +23,16 @@ The limits (``LIMITED_VIEWS``) are one table, applied to the views when the app 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from flask import Flask, current_app, render_template, request
-from flask_limiter import Limiter, RequestLimit
-from flask_limiter.util import get_remote_address
-from limits import parse_many
-from limits.storage import Storage
+from limits import RateLimitItem, parse_many
+from limits.storage import Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 from sqlalchemy import case, delete, select
 from sqlalchemy.dialects import mysql, sqlite
@@ -143,7 +143,8 @@ def _case(condition, when_true, when_false):
 
 
 def client_address() -> str:
-    return get_remote_address() or "unknown"
+    # The ALB's X-Forwarded-For hop: ProxyFix (one hop) has made it the remote address.
+    return "client:" + (request.remote_addr or "unknown")
 
 
 def account_address() -> str:
@@ -174,39 +175,81 @@ LIMITED_VIEWS: dict[str, tuple[ViewLimit, ...]] = {
 }
 
 
-def _limit_from_config(setting: str) -> Callable[[], str]:
-    return lambda: current_app.config[setting]
+class RateLimits:
+    """The app's limiter: the ``limits`` library's fixed-window strategy on the configured storage."""
+
+    def __init__(self, app: Flask):
+        self.enabled = bool(app.config["RATELIMIT_ENABLED"])
+        self.strategy = FixedWindowRateLimiter(storage_from_string(app.config["RATELIMIT_STORAGE_URI"]))
+        self._items: dict[str, list[RateLimitItem]] = {}
+        self._config = app.config
+
+    @property
+    def storage(self) -> Storage:
+        return self.strategy.storage
+
+    def items(self, setting: str) -> list[RateLimitItem]:
+        """The parsed limits of a setting ("10 per hour;50 per day"), parsed once."""
+        if setting not in self._items:
+            self._items[setting] = parse_many(self._config[setting])
+        return self._items[setting]
+
+    def over(self, setting: str, *identifiers: str, count: bool) -> RateLimitItem | None:
+        """The first limit of ``setting`` this request is over, or None.
+
+        ``count=True`` uses up one of each limit at once (an atomic increment, so concurrent
+        requests cannot both slip under it); ``count=False`` only looks (``counts`` limits are
+        used up after the view, by ``hit``).
+        """
+        for item in self.items(setting):
+            allowed = (self.strategy.hit if count else self.strategy.test)(item, setting, *identifiers)
+            if not allowed:
+                return item
+        return None
+
+    def hit(self, setting: str, *identifiers: str) -> None:
+        for item in self.items(setting):
+            self.strategy.hit(item, setting, *identifiers)
+
+    def retry_after(self, item: RateLimitItem, setting: str, *identifiers: str) -> int:
+        reset_at, _remaining = self.strategy.get_window_stats(item, setting, *identifiers)
+        return max(1, int(reset_at - time.time()))
 
 
 def install(app: Flask) -> None:
-    """One limiter per app (its storage and switches are per app), limits on LIMITED_VIEWS."""
-    limiter = Limiter(
-        client_address,
-        app=app,
-        storage_uri=app.config["RATELIMIT_STORAGE_URI"],
-        strategy="fixed-window",
-        headers_enabled=True,
-        enabled=app.config["RATELIMIT_ENABLED"],
-        # The storage is the database: if it is down, so is the app, and nothing is to be gained
-        # by answering sign-ins unlimited instead of failing them.
-        swallow_errors=False,
-    )
-    app.extensions["notejam.limiter"] = limiter
-    for endpoint, limits in LIMITED_VIEWS.items():
-        view = app.view_functions[endpoint]
-        for limit in limits:
-            view = limiter.limit(
-                _limit_from_config(limit.setting),
-                key_func=limit.key,
-                methods=["POST"],
-                deduct_when=limit.counts,
-                on_breach=_too_many_requests,
-            )(view)
-        app.view_functions[endpoint] = view
+    """Limit the POSTs of LIMITED_VIEWS; every other request never touches the limiter.
+
+    The views are wrapped when the app is made (this table is the one place limits are
+    declared): Flask-Limiter's request hooks would run on every request of the app and cost
+    each page about a third more CPU (docs/benchmarks-app.md), to limit three forms.
+    """
+    limits = app.extensions["notejam.rate_limits"] = RateLimits(app)
+    if not limits.enabled:
+        return
+    for endpoint, view_limits in LIMITED_VIEWS.items():
+        app.view_functions[endpoint] = _limited(app.view_functions[endpoint], view_limits, limits)
 
 
-def _too_many_requests(limit: RequestLimit):
-    wait = max(1, int(limit.reset_at - time.time()))
+def _limited(view: Callable[..., Any], view_limits: tuple[ViewLimit, ...], limits: RateLimits):
+    @functools.wraps(view)
+    def limited_view(*args: Any, **kwargs: Any):
+        if request.method != "POST":
+            return view(*args, **kwargs)
+        keys = [(limit, limit.key()) for limit in view_limits]
+        for limit, key in keys:
+            breached = limits.over(limit.setting, key, count=limit.counts is None)
+            if breached is not None:
+                return _too_many_requests(limits.retry_after(breached, limit.setting, key))
+        response = current_app.make_response(view(*args, **kwargs))
+        for limit, key in keys:
+            if limit.counts is not None and limit.counts(response):
+                limits.hit(limit.setting, key)
+        return response
+
+    return limited_view
+
+
+def _too_many_requests(wait: int):
     minutes = max(1, (wait + 59) // 60)
     return current_app.make_response(
         (render_template("errors/429.html", minutes=minutes), 429, {"Retry-After": str(wait)})
@@ -215,27 +258,7 @@ def _too_many_requests(limit: RequestLimit):
 
 def mail_allowed(address: str) -> bool:
     """Whether one more account mail may go to this address now (and count it if so)."""
-    app = current_app._get_current_object()
-    limiter: Limiter | None = app.extensions.get("notejam.limiter")
-    if limiter is None or not app.config["RATELIMIT_ENABLED"]:
+    limits: RateLimits = current_app.extensions["notejam.rate_limits"]
+    if not limits.enabled:
         return True
-    strategy = FixedWindowRateLimiter(limiter.storage)
-    for item in parse_many(app.config["RATE_LIMIT_MAIL_PER_ADDRESS"]):
-        if not strategy.test(item, "account-mail", normalise_email(address)):
-            return False
-    return all(
-        strategy.hit(item, "account-mail", normalise_email(address))
-        for item in parse_many(app.config["RATE_LIMIT_MAIL_PER_ADDRESS"])
-    )
-
-
-def validate_limit(name: str, value: str) -> str:
-    """A limit string the limits library accepts, or ValueError naming the setting."""
-    try:
-        if not parse_many(value):
-            raise ValueError("no limit")
-    except ValueError as error:
-        raise ValueError(
-            f"{name}={value!r} is not a rate limit like '10 per hour;50 per day': {error}"
-        ) from None
-    return value
+    return limits.over("RATE_LIMIT_MAIL_PER_ADDRESS", normalise_email(address), count=True) is None

@@ -257,7 +257,7 @@ def test_an_expired_window_starts_again_from_one(make_app, monkeypatch):
     app = make_app()
     clock = [1_000_000.0]
     monkeypatch.setattr(notejam.ratelimits.time, "time", lambda: clock[0])
-    storage = app.extensions["notejam.limiter"].storage
+    storage = app.extensions["notejam.rate_limits"].storage
     with app.app_context():
         assert [storage.incr("k", 60) for _ in range(3)] == [1, 2, 3]
         assert storage.get("k") == 3 and storage.get_expiry("k") == 1_000_060.0
