@@ -181,3 +181,64 @@ def test_edge_pins_the_host_and_every_environment_has_the_scoped_waf(
     assert second.changed == 0, "\n".join(second.changed_tasks())
     calls = fresh_emulator.calls()
     assert calls["writes"] == 0, calls["write_calls"]
+
+
+@pytest.mark.slow
+@pytest.mark.emulator
+def test_an_edge_built_before_host_pinning_gets_its_rules_before_the_default_changes(
+    playbook, fresh_emulator, aws_client, tmp_path
+):
+    """The listeners as they were before host pinning (443 forwards everything, 80 redirects
+    everything, no rules): the host rules go in beside the old defaults first, then the defaults
+    change, so the FQDN is never answered with the fixed response."""
+    settings = group_vars("local", "main")
+    region, fqdn = settings["notejam_region"], settings["notejam_fqdn"]
+    path = tmp_path / "edge.yml"
+    path.write_text(EDGE_PLAYBOOK)
+    first = playbook(str(path), "local")
+    assert first.returncode == 0, first.tail()
+
+    elbv2 = aws_client("elbv2", region)
+    lb = elbv2.describe_load_balancers(Names=["notejam-local-alb"])["LoadBalancers"][0]
+    tg = elbv2.describe_target_groups(Names=["notejam-local-app"])["TargetGroups"][0]
+    old_defaults = {
+        443: [{"Type": "forward", "TargetGroupArn": tg["TargetGroupArn"]}],
+        80: [
+            {
+                "Type": "redirect",
+                "RedirectConfig": {
+                    "Protocol": "HTTPS",
+                    "Port": "443",
+                    "Host": "#{host}",
+                    "Path": "/#{path}",
+                    "Query": "#{query}",
+                    "StatusCode": "HTTP_301",
+                },
+            }
+        ],
+    }
+    for listener in elbv2.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]:
+        for rule in elbv2.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"]:
+            if not rule["IsDefault"]:
+                elbv2.delete_rule(RuleArn=rule["RuleArn"])
+        elbv2.modify_listener(
+            ListenerArn=listener["ListenerArn"], DefaultActions=old_defaults[listener["Port"]]
+        )
+
+    fresh_emulator.reset_calls()
+    upgrade = playbook(str(path), "local")
+    assert upgrade.returncode == 0, upgrade.tail()
+    changed = [line for line in upgrade.changed_tasks() if "notejam.aws.alb" in line]
+    ahead = [n for n, line in enumerate(changed) if "Add the host rules ahead of the default action" in line]
+    final = [n for n, line in enumerate(changed) if "Load balancer with its listeners, host rules" in line]
+    assert ahead and final and ahead[0] < final[0], changed
+    writes = fresh_emulator.calls()["write_calls"]
+    assert writes.get("elbv2:CreateRule") == 2, writes
+    assert writes.get("elbv2:ModifyListener") == 2, writes
+    assert not {"elbv2:DeleteRule", "elbv2:DeleteListener", "elbv2:CreateListener"} & set(writes), writes
+    assert listener_problems(elbv2, lb["LoadBalancerArn"], fqdn, tg["TargetGroupArn"]) == []
+
+    fresh_emulator.reset_calls()
+    again = playbook(str(path), "local")
+    assert again.returncode == 0 and again.changed == 0, "\n".join(again.changed_tasks())
+    assert fresh_emulator.calls()["writes"] == 0, fresh_emulator.calls()["write_calls"]
