@@ -27,8 +27,9 @@ from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .db import db, read_row
+from .db import db, read_row, read_rows
 from .forms import ConfirmForm, ForgotPasswordForm, NewPasswordForm, SettingsForm, SigninForm, SignupForm
+from .listcache import cached_pads
 from .mail import send_mail
 from .models import Pad, User, UserSession, password_fingerprint, utcnow
 from .ratelimits import mail_allowed
@@ -78,7 +79,7 @@ class SignedInUser(UserMixin):
     def pads(self) -> list[PadRow]:
         """The user's pads as (id, name) rows, by name; one query, on first use in the request."""
         if self._pads is None:
-            self._pads = read_pads(self.id)
+            self._pads = cached_pads(self, read_pads)
         return self._pads
 
     def get_id(self) -> str:
@@ -100,7 +101,7 @@ _USER_PADS = select(Pad.id, Pad.name).where(Pad.user_id == bindparam("user_id"))
 
 def read_pads(user_id: int) -> list[PadRow]:
     """A user's pads as (id, name) rows, by name."""
-    return [PadRow(*row) for row in db.session.connection().execute(_USER_PADS, {"user_id": user_id})]
+    return [PadRow(*row) for row in read_rows(_USER_PADS, {"user_id": user_id})]
 
 
 def _token_hash(token: str) -> str:
