@@ -131,9 +131,21 @@ def start_session(user: User) -> None:
     """
     token = secrets.token_urlsafe(32)
     now = utcnow()
-    db.session.execute(
-        delete(UserSession).where(UserSession.user_id == user.id, UserSession.expires_at <= now)
+    # Found by a plain read, deleted by primary key: a DELETE by user_id that matches nothing
+    # takes a gap lock on the user_id index (InnoDB, REPEATABLE READ), and two users signing in
+    # at once (neighbours in that index, e.g. the two newest accounts) then deadlocked on their
+    # INSERTs (error 1213, seen under bench/app/mixed.py's parallel sign-ins).
+    expired = (
+        db.session.execute(
+            select(UserSession.token_hash).where(
+                UserSession.user_id == user.id, UserSession.expires_at <= now
+            )
+        )
+        .scalars()
+        .all()
     )
+    if expired:
+        db.session.execute(delete(UserSession).where(UserSession.token_hash.in_(expired)))
     lifetime = timedelta(seconds=current_app.config["SESSION_LIFETIME"])
     db.session.add(
         UserSession(token_hash=_token_hash(token), user_id=user.id, created_at=now, expires_at=now + lifetime)
