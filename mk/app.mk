@@ -11,7 +11,7 @@ NOTEJAM_TEST_MYSQL_URL ?= mysql+mysqldb://root@127.0.0.1:3306/notejam_test?chars
 NOTEJAM_BENCH_MYSQL_URL ?= mysql+mysqldb://root@127.0.0.1:3306/notejam_bench?charset=utf8mb4
 APP_GUNICORN = $(BIN)/gunicorn -c $(CURDIR)/notejam/gunicorn.conf.py
 
-.PHONY: run test-app app-up app-down bench-app
+.PHONY: run test-app app-up app-down bench-app bench-app-mixed
 
 run: install ## serve Notejam for development on SQLite, migrated first (http://127.0.0.1:5050; 5000 is the emulator's)
 	FLASK_DEBUG=1 $(BIN)/flask --app notejam db upgrade
@@ -64,3 +64,8 @@ bench-app: install ## benchmark Notejam under gunicorn with wrk (writes docs/ben
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	NOTEJAM_BENCH_MYSQL_URL='$(NOTEJAM_BENCH_MYSQL_URL)' $(BIN)/python bench/app/bench.py \
 	  --output docs/benchmarks-app.md --workers-matrix --repeat 3
+
+bench-app-mixed: install ## only the mixed workload beside the one-line endpoint, 5 alternating rounds (prints, writes nothing)
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+	NOTEJAM_BENCH_MYSQL_URL='$(NOTEJAM_BENCH_MYSQL_URL)' $(BIN)/python bench/app/bench.py \
+	  --mixed-only --repeat 5

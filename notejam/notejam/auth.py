@@ -27,8 +27,9 @@ from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .db import db, read_row
+from .db import db, read_row, read_rows
 from .forms import ConfirmForm, ForgotPasswordForm, NewPasswordForm, SettingsForm, SigninForm, SignupForm
+from .listcache import cached_pads
 from .mail import send_mail
 from .models import Pad, User, UserSession, password_fingerprint, utcnow
 from .ratelimits import mail_allowed
@@ -78,7 +79,7 @@ class SignedInUser(UserMixin):
     def pads(self) -> list[PadRow]:
         """The user's pads as (id, name) rows, by name; one query, on first use in the request."""
         if self._pads is None:
-            self._pads = read_pads(self.id)
+            self._pads = cached_pads(self, read_pads)
         return self._pads
 
     def get_id(self) -> str:
@@ -100,7 +101,7 @@ _USER_PADS = select(Pad.id, Pad.name).where(Pad.user_id == bindparam("user_id"))
 
 def read_pads(user_id: int) -> list[PadRow]:
     """A user's pads as (id, name) rows, by name."""
-    return [PadRow(*row) for row in db.session.connection().execute(_USER_PADS, {"user_id": user_id})]
+    return [PadRow(*row) for row in read_rows(_USER_PADS, {"user_id": user_id})]
 
 
 def _token_hash(token: str) -> str:
@@ -130,9 +131,21 @@ def start_session(user: User) -> None:
     """
     token = secrets.token_urlsafe(32)
     now = utcnow()
-    db.session.execute(
-        delete(UserSession).where(UserSession.user_id == user.id, UserSession.expires_at <= now)
+    # Found by a plain read, deleted by primary key: a DELETE by user_id that matches nothing
+    # takes a gap lock on the user_id index (InnoDB, REPEATABLE READ), and two users signing in
+    # at once (neighbours in that index, e.g. the two newest accounts) then deadlocked on their
+    # INSERTs (error 1213, seen under bench/app/mixed.py's parallel sign-ins).
+    expired = (
+        db.session.execute(
+            select(UserSession.token_hash).where(
+                UserSession.user_id == user.id, UserSession.expires_at <= now
+            )
+        )
+        .scalars()
+        .all()
     )
+    if expired:
+        db.session.execute(delete(UserSession).where(UserSession.token_hash.in_(expired)))
     lifetime = timedelta(seconds=current_app.config["SESSION_LIFETIME"])
     db.session.add(
         UserSession(token_hash=_token_hash(token), user_id=user.id, created_at=now, expires_at=now + lifetime)

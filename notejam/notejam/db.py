@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
+from flask import has_request_context, request
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, event
@@ -98,18 +99,40 @@ def _compiled(statement: Executable, dialect: Dialect) -> tuple[str, tuple[str, 
 
 
 def read_row(statement: Executable, parameters: Mapping[str, Any]) -> tuple[Any, ...] | None:
-    """The first row (a plain tuple) of a read-only statement, in one round trip on MySQL.
+    """The first row (a plain tuple) of a read-only statement, in one round trip on MySQL."""
+    rows = _read(statement, parameters, first_only=True)
+    return rows[0] if rows else None
+
+
+def read_rows(statement: Executable, parameters: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    """Every row (plain tuples) of a read-only statement, in one round trip on MySQL (see _read).
+
+    Only a GET or HEAD request reads outside its transaction: any other request may have written
+    in its transaction already, and reads it there (seeing its own writes) on the session.
+    """
+    if has_request_context() and request.method not in ("GET", "HEAD"):
+        return [tuple(row) for row in db.session.connection().execute(statement, parameters)]
+    return _read(statement, parameters, first_only=False)
+
+
+def _read(statement: Executable, parameters: Mapping[str, Any], first_only: bool) -> list[tuple[Any, ...]]:
+    """Rows of a read-only statement, on the reads engine when there is one.
 
     On the reads engine the statement, compiled once by SQLAlchemy, goes straight to a pooled
-    DBAPI connection: the per-request read is the hottest path there is, and Core's execution
-    layer doubled its CPU cost (measured in docs/benchmarks-app.md). A dead connection (restart,
-    failover) is detected by the dialect as Core would; the pool, whose other connections died
-    with it, is replaced and the read retried once on a fresh connection. Any other error stands.
+    DBAPI connection in autocommit: no ping before it and no ROLLBACK after it, and Core's
+    execution layer, which doubled the cost of the per-request user read, is skipped (measured in
+    docs/benchmarks-app.md). A GET that reads only through here never checks out a connection of
+    the session's engine. A dead connection (restart, failover) is detected by the dialect as Core
+    would; the pool, whose other connections died with it, is replaced and the read retried once
+    on a fresh connection. Any other error stands.
     """
     engine = db.engines.get(READS)
     if engine is None:
-        row = db.session.connection().execute(statement, parameters).first()
-        return None if row is None else tuple(row)
+        result = db.session.connection().execute(statement, parameters)
+        if first_only:
+            row = result.first()
+            return [] if row is None else [tuple(row)]
+        return [tuple(row) for row in result]
     sql, names = _compiled(statement, engine.dialect)
     arguments = parameters if names is None else tuple(parameters[name] for name in names)
     for attempt in (1, 2):
@@ -118,7 +141,10 @@ def read_row(statement: Executable, parameters: Mapping[str, Any]) -> tuple[Any,
             cursor = connection.cursor()
             try:
                 cursor.execute(sql, arguments)
-                return cursor.fetchone()
+                if first_only:
+                    row = cursor.fetchone()
+                    return [] if row is None else [row]
+                return list(cursor.fetchall())
             finally:
                 cursor.close()
         except engine.dialect.loaded_dbapi.Error as error:
@@ -128,4 +154,4 @@ def read_row(statement: Executable, parameters: Mapping[str, Any]) -> tuple[Any,
             engine.dispose()
         finally:
             connection.close()
-    return None  # not reached: the second attempt returns or raises
+    return []  # not reached: the second attempt returns or raises

@@ -20,8 +20,10 @@ from __future__ import annotations
 import sys
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from flask import current_app, request
 from markupsafe import Markup
 from sqlalchemy import update
 
@@ -41,6 +43,9 @@ ENTRY_OVERHEAD = 512
 
 def entry_bytes(key: tuple[Any, ...], entry: Any) -> int:
     """The memory an entry holds, near enough: its strings (page text) plus a fixed overhead."""
+    if isinstance(entry, list):  # rows (the pads): their strings, and a slot per row
+        texts = tuple(value for row in entry for value in row)
+        return ENTRY_OVERHEAD + 64 * len(entry) + sum(sys.getsizeof(v) for v in texts if isinstance(v, str))
     texts = entry if isinstance(entry, tuple) else (entry,)
     size = ENTRY_OVERHEAD + sum(sys.getsizeof(value) for value in key if isinstance(value, str))
     return size + sum(sys.getsizeof(value) for value in texts if isinstance(value, str))
@@ -106,3 +111,22 @@ def bump_data_version(user_id: int) -> None:
         update(User).where(User.id == user_id).values(data_version=User.data_version + 1),
         execution_options={"synchronize_session": False},
     )
+
+
+def cached_pads(user: Any, load: Callable[[int], list[Any]]) -> list[Any]:
+    """The user's pads (the sidebar of every page), from the list cache under their data version.
+
+    Pads change only in a transaction that bumps the version, so a version's pads are the pads
+    (or, read after a concurrent write committed, newer: never older, as for the list rows).
+    Only a GET or HEAD request stores or uses them: any other request may have written in its
+    transaction, not yet committed, and reads its pads there (db.read_rows).
+    """
+    if request.method not in ("GET", "HEAD"):
+        return load(user.id)
+    cache: ListCache = current_app.extensions["notejam.list_cache"]
+    key = ("pads", user.id, user.created_at, user.data_version)
+    pads = cache.get(key)
+    if pads is None:
+        pads = load(user.id)
+        cache.put(key, pads)
+    return pads

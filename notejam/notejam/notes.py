@@ -9,7 +9,7 @@ ORM objects: it is the hot path.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import (
     Blueprint,
@@ -25,12 +25,12 @@ from flask import (
 )
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from wtforms.fields.choices import SelectChoice
 
 from .auth import PadRow, SignedInUser, read_pads
 from .dates import current_day, humandate
-from .db import db
+from .db import db, read_rows
 from .forms import ConfirmForm, NoteForm
 from .listcache import CachedRows, ListCache, bump_data_version
 from .models import MAX_ID, Note, utcnow
@@ -78,15 +78,27 @@ class NotePage:
     has_next: bool
 
 
-def _list_query(pad_id: int | None, order: str, page: int, per_page: int) -> Any:
+def _list_statement(for_pad: bool, order: str) -> Any:
     # Pad names come from the sidebar's pads (already loaded), not from a join.
     columns = [Note.id, Note.name, Note.updated_at, Note.pad_id]
-    if pad_id is None:
-        query = select(*columns).where(Note.user_id == current_user.id)
-    else:
+    query = select(*columns).where(Note.user_id == bindparam("user_id"))
+    if for_pad:
         # user_id too: the pad is the user's (checked), and the index on pad_id serves this.
-        query = select(*columns).where(Note.pad_id == pad_id, Note.user_id == current_user.id)
-    return query.order_by(*ORDERS[order]).limit(per_page + 1).offset((page - 1) * per_page)
+        query = query.where(Note.pad_id == bindparam("pad_id"))
+    return query.order_by(*ORDERS[order]).limit(bindparam("limit")).offset(bindparam("offset"))
+
+
+# One statement per kind of list, built (and compiled, db.read_rows) once per process.
+LIST_STATEMENTS = {
+    (for_pad, order): _list_statement(for_pad, order) for for_pad in (False, True) for order in ORDERS
+}
+
+
+def _list_rows(pad_id: int | None, order: str, page: int, per_page: int) -> list[tuple[Any, ...]]:
+    parameters = {"user_id": current_user.id, "limit": per_page + 1, "offset": (page - 1) * per_page}
+    if pad_id is not None:
+        parameters["pad_id"] = pad_id
+    return read_rows(LIST_STATEMENTS[(pad_id is not None, order)], parameters)
 
 
 @dataclass(frozen=True)
@@ -146,8 +158,7 @@ def list_notes(wanted: ListRequest, key: tuple[Any, ...] | None = None) -> NoteP
     entry = cache.get(key)
     if entry is None:
         # Core, not ORM: plain rows are all the rendering needs, at a fraction of the cost.
-        query = _list_query(wanted.pad_id, wanted.order, wanted.page, wanted.per_page)
-        rows = db.session.connection().execute(query).all()
+        rows = _list_rows(wanted.pad_id, wanted.order, wanted.page, wanted.per_page)
         notes = rows[: wanted.per_page]
         if not notes and wanted.page > 1:
             # Past the last page: a 404, and nothing cached, so that page numbers cost no memory.
@@ -276,10 +287,27 @@ def create():
     return render_template("notes/form.html", form=form, note=None, pads=user_pads())
 
 
+class NoteRow(NamedTuple):
+    id: int
+    name: str
+    text: str
+    updated_at: Any
+    pad_id: int | None
+
+
+_NOTE_ROW = select(Note.id, Note.name, Note.text, Note.updated_at, Note.pad_id).where(
+    Note.id == bindparam("note_id"), Note.user_id == bindparam("user_id")
+)
+
+
 @bp.route("/notes/<int:note_id>/")
 @login_required
 def detail(note_id: int):
-    note = owned_note_or_404(note_id)
+    # A plain row in one round trip (db.read_rows): the page only shows the note.
+    rows = read_rows(_NOTE_ROW, {"note_id": note_id, "user_id": current_user.id})
+    if not rows:
+        abort(404)
+    note = NoteRow(*rows[0])
     pad = owned_pad(note.pad_id) if note.pad_id else None
     return render_template("notes/detail.html", note=note, pad=pad, pads=user_pads())
 
@@ -297,7 +325,8 @@ def edit(note_id: int):
         note.updated_at = utcnow()
         db.session.commit()
         flash("The note is saved.", "success")
-        return redirect(url_for("notes.detail", note_id=note.id))
+        # note_id, not note.id: the commit expired the note, and reading it would reload it.
+        return redirect(url_for("notes.detail", note_id=note_id))
     return render_template("notes/form.html", form=form, note=note, pads=user_pads())
 
 

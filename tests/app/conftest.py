@@ -15,6 +15,7 @@ from __future__ import annotations
 import email
 import os
 import re
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,6 @@ from flask_migrate import upgrade
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
-import notejam.auth
 from notejam import create_app
 from notejam.db import READS, db
 
@@ -225,9 +225,9 @@ class QueryCounter:
 def record_statements(monkeypatch) -> Callable[[Flask], list[str]]:
     """Call it with an app: from then on, every SQL statement that app runs.
 
-    Core's cursor events see the session's engine. On MySQL the user's per-request read goes to
-    the reads engine's DBAPI connection directly (db.read_row), below those events, so those
-    reads are recorded where auth.py makes them.
+    Core's cursor events see the session's engine. On MySQL the reads of GET requests (the user,
+    pads, lists) go to the reads engine's DBAPI connection directly (db.read_row, db.read_rows),
+    below those events, so those reads are recorded where db.py makes them.
     """
 
     def start(app: Flask) -> list[str]:
@@ -240,14 +240,16 @@ def record_statements(monkeypatch) -> Callable[[Flask], list[str]]:
             event.listen(db.engine, "before_cursor_execute", record)
             reads = db.engines.get(READS)
         if reads is not None:
-            real_read_row = notejam.auth.read_row
+            # The module, not the `db` object that notejam/__init__.py imports under that name.
+            db_module = sys.modules["notejam.db"]
+            real_read = db_module._read
 
-            def recorded_read_row(statement, parameters):
+            def recorded_read(statement, parameters, first_only):
                 if db.engines.get(READS) is reads:  # this app's reads, not another app's
                     statements.append(str(statement.compile(dialect=reads.dialect)))
-                return real_read_row(statement, parameters)
+                return real_read(statement, parameters, first_only)
 
-            monkeypatch.setattr(notejam.auth, "read_row", recorded_read_row)
+            monkeypatch.setattr(db_module, "_read", recorded_read)
         return statements
 
     return start

@@ -271,3 +271,32 @@ def test_a_cached_pad_page_is_still_a_404_for_anyone_else_and_once_deleted(make_
         assert bob.get(path).status_code == 404
     assert alice.post(f"/pads/{pad}/delete/").status_code == 302
     assert alice.get(f"/pads/{pad}/").status_code == 404
+
+
+def test_every_write_shows_in_the_next_note_page_and_sidebar(client, auth, make_pad, make_note):
+    """The note page reads outside the request's transaction and the sidebar's pads come from the
+    cache under the data version: each write still shows in the very next page."""
+    auth.signup_and_signin()
+    work = make_pad("Work")
+    note = make_note("first", text="first text", pad=work)
+
+    def note_page() -> str:
+        response = client.get(f"/notes/{note}/")
+        assert response.status_code == 200
+        return response.data.decode()
+
+    assert "first text" in note_page() and ">Work</a>" in note_page()  # pads now cached
+    assert (
+        client.post(f"/notes/{note}/edit/", data={"name": "second", "text": "second text", "pad": str(work)})
+    ).status_code == 302
+    page = note_page()
+    assert "second text" in page and "first text" not in page
+    assert client.post(f"/pads/{work}/edit/", data={"name": "Office"}).status_code == 302
+    page = note_page()
+    assert ">Office</a>" in page and ">Work</a>" not in page  # the note's pad and the sidebar
+    spare = make_pad("Spare")
+    assert f'href="/pads/{spare}/"' in note_page()  # a new pad shows in the sidebar at once
+    assert client.post(f"/pads/{spare}/delete/").status_code == 302
+    assert f'href="/pads/{spare}/"' not in note_page()
+    assert client.post(f"/notes/{note}/delete/").status_code == 302
+    assert client.get(f"/notes/{note}/").status_code == 404
