@@ -56,7 +56,7 @@ options:
       - Let RDS generate the master password and keep (and rotate) it in Secrets Manager. The
         secret's ARN is returned as RV(cluster.master_user_secret) (C(secret_arn)).
       - C(false) is refused, before any write, for a cluster that has a managed secret and for a
-        new cluster that is not restored: RDS then needs a master password (C(MasterUserPassword)),
+        new cluster that is not restored, because RDS then needs a master password (C(MasterUserPassword)),
         and this module never chooses, takes or stores one.
     type: bool
     default: true
