@@ -15,7 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 from whitenoise import WhiteNoise
 
-from . import auth, health, notes, pads, ratelimits, weblog
+from . import auth, dbsecret, health, notes, pads, ratelimits, weblog
 from .config import from_environment
 from .dates import humandate
 from .db import configure_reads_engine, db, migrate, require_tls
@@ -66,6 +66,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         with app.app_context():
             for engine in db.engines.values():
                 event.listen(engine, "connect", require_tls)
+    with app.app_context():
+        dbsecret.install(app, db.engines)
     migrate.init_app(app, db)
     csrf.init_app(app)
     auth.login_manager.init_app(app)

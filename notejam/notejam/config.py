@@ -191,6 +191,12 @@ def mail_backend(env: Mapping[str, str], development: bool) -> str:
     return "outbox"
 
 
+def dbsecret_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    from .dbsecret import settings  # dbsecret imports this module
+
+    return settings(env)
+
+
 def from_environment(env: Mapping[str, str], instance_path: str, testing: bool) -> dict[str, Any]:
     development = is_development(env)
     url, connect_args = database_url(env, instance_path)
@@ -234,6 +240,8 @@ def from_environment(env: Mapping[str, str], instance_path: str, testing: bool) 
     return {
         "SECRET_KEY": secret_key,
         "SQLALCHEMY_DATABASE_URI": url,
+        # DB_PASSWORD_SECRET_ARN: the password is read from Secrets Manager per new connection.
+        **dbsecret_settings(env),
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
         "SQLALCHEMY_TRACK_MODIFICATIONS": False,
         # Verified TLS was configured: every new connection must prove it is encrypted (db.py).

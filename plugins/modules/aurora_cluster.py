@@ -17,8 +17,10 @@ description:
     user name, database name, subnet group) are never made; the module fails before any write,
     naming each field with its current and desired value.
   - Changes that RDS defers to the maintenance window when O(apply_immediately=false) (the engine
-    version) are reported in RV(pending_maintenance) and as a warning; a new cluster parameter
-    group reaches the instances only when they reboot, which is reported in RV(pending_reboot).
+    version) are reported in RV(pending_maintenance) and as a warning; while RDS holds one in
+    C(PendingModifiedValues) it counts as made, so a re-run neither re-sends nor reports it; a new
+    cluster parameter group reaches the instances only when they reboot, which is reported in
+    RV(pending_reboot).
   - Only the options given are managed; an option left out keeps its current value.
 author:
   - notejam.aws maintainers (@notejam)
@@ -53,6 +55,9 @@ options:
     description:
       - Let RDS generate the master password and keep (and rotate) it in Secrets Manager. The
         secret's ARN is returned as RV(cluster.master_user_secret) (C(secret_arn)).
+      - C(false) is refused, before any write, for a cluster that has a managed secret and for a
+        new cluster that is not restored, because RDS then needs a master password (C(MasterUserPassword)),
+        and this module never chooses, takes or stores one.
     type: bool
     default: true
   master_user_secret_kms_key_id:
@@ -357,9 +362,12 @@ class AuroraCluster(AwsResource):
                 "MinCapacity": float(scaling["MinCapacity"]),
                 "MaxCapacity": float(scaling["MaxCapacity"]),
             }
+        # A change RDS holds for the maintenance window (PendingModifiedValues) counts as made:
+        # comparing with the running value would re-send it, and report it, on every run.
+        pending = raw.get("PendingModifiedValues") or {}
         return {
             "Engine": raw.get("Engine"),
-            "EngineVersion": raw.get("EngineVersion"),
+            "EngineVersion": pending.get("EngineVersion") or raw.get("EngineVersion"),
             "DatabaseName": raw.get("DatabaseName"),
             "MasterUsername": raw.get("MasterUsername"),
             "ManageMasterUserPassword": bool(raw.get("MasterUserSecret")),
@@ -449,6 +457,12 @@ class AuroraCluster(AwsResource):
 
     def plan(self):
         raw, before, after, changes = super().plan()
+        creating = before is None and after is not None and not self.params["restore_from"]
+        if creating and not after.get("ManageMasterUserPassword"):
+            self.module.fail_json(
+                msg=f"Refusing to create {self.identifier} with manage_master_user_password=false: RDS "
+                "then needs a master password, which this module does not take. Nothing was changed."
+            )
         if before is not None and after is not None:
             replacing = [f for f in REPLACEMENT_FIELDS if f in changes]
             if replacing:
@@ -459,9 +473,23 @@ class AuroraCluster(AwsResource):
                     "playbooks/restore.yml instead, or put the old values back.",
                     changes=changes,
                 )
+            if "ManageMasterUserPassword" in changes and not after.get("ManageMasterUserPassword"):
+                # RDS needs MasterUserPassword to turn ManageMasterUserPassword off, and this
+                # module never chooses, takes or stores a password (the project's secrets are
+                # generated once, in AWS): refuse before any write rather than send an invalid call.
+                self.module.fail_json(
+                    msg=f"Refusing to turn manage_master_user_password off for {self.identifier}: RDS then "
+                    "needs a new master password (MasterUserPassword), which this module does not take. "
+                    "Nothing was changed. Keep manage_master_user_password=true (RDS rotates the secret and "
+                    "the app re-reads it), or change the password yourself with ModifyDBCluster.",
+                )
             # Filled in place: run() handed these lists to exit_json's arguments already.
+            held = sorted((raw or {}).get("PendingModifiedValues") or {})
+            self.pending_maintenance.extend(f for f in held if f in DEFERRED_FIELDS)
             if not self.params["apply_immediately"]:
-                self.pending_maintenance.extend(f for f in DEFERRED_FIELDS if f in changes)
+                self.pending_maintenance.extend(
+                    f for f in DEFERRED_FIELDS if f in changes and f not in self.pending_maintenance
+                )
             if "DBClusterParameterGroup" in changes:
                 self.pending_reboot.append("DBClusterParameterGroup")
             for field in self.pending_maintenance:
@@ -597,6 +625,13 @@ class AuroraCluster(AwsResource):
 
     def delete(self, raw):
         p = self.params
+        # Members first: a refusal must leave the cluster as it was, protection included.
+        members = [m["DBInstanceIdentifier"] for m in raw.get("DBClusterMembers", [])]
+        if members:
+            self.module.fail_json(
+                msg=f"{self.identifier} still has instances {', '.join(sorted(members))}; delete its "
+                "instances first (nothing was changed)"
+            )
         if raw.get("DeletionProtection"):
             if not p["force_delete"]:
                 self.module.fail_json(
@@ -605,11 +640,6 @@ class AuroraCluster(AwsResource):
                 )
             self.client.modify_db_cluster(
                 DBClusterIdentifier=self.identifier, DeletionProtection=False, ApplyImmediately=True
-            )
-        for member in raw.get("DBClusterMembers", []):
-            self.module.fail_json(
-                msg=f"{self.identifier} still has instance {member['DBInstanceIdentifier']}; "
-                "delete its instances first"
             )
         final = (
             {"SkipFinalSnapshot": True}

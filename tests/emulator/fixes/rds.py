@@ -3,6 +3,9 @@
 Each patch names the AWS behaviour it restores (RDS API reference) and the moto difference seen:
 
 - ModifyDBSubnetGroup updates the group in place; moto removed the group from its backend.
+- ModifyDBCluster without ApplyImmediately holds an engine version change in
+  ``PendingModifiedValues`` (AWS applies it in the maintenance window); with ApplyImmediately it
+  applies it and any held change at once.
 - ModifyDBCluster applies ``CloudwatchLogsExportConfiguration`` (EnableLogTypes/DisableLogTypes);
   moto looked for the request's parameter under another name and ignored it.
 - A DB instance in a cluster reports the cluster's DB subnet group (``DBSubnetGroup``) and
@@ -117,7 +120,24 @@ def apply():
 
     def modify_db_cluster(self, kwargs):
         config = kwargs.pop("cloudwatch_logs_export_configuration", None)
+        stored = self.clusters.get(kwargs.get("db_cluster_identifier"))
+        pending = dict(getattr(stored, "pending_modified_values", None) or {}) if stored else {}
+        if stored is not None and kwargs.get("apply_immediately"):
+            # "the modifications in this request and any pending modifications are asynchronously
+            # applied as soon as possible" (ModifyDBCluster, ApplyImmediately).
+            if "EngineVersion" in pending and not kwargs.get("engine_version"):
+                kwargs["engine_version"] = pending["EngineVersion"]
+            pending = {}
+        elif stored is not None and kwargs.get("engine_version") not in (None, stored.engine_version):
+            # AWS defers an engine version change without ApplyImmediately to the maintenance
+            # window and shows it in PendingModifiedValues: "The change is applied during the next
+            # maintenance window unless ApplyImmediately is enabled."
+            # https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_ModifyDBCluster.html
+            # moto applies it at once. Always on: this is how AWS works, not a delay.
+            pending["EngineVersion"] = kwargs.pop("engine_version")
         cluster = original_modify_cluster(self, kwargs)
+        cluster.pending_modified_values = pending or None
+        self.clusters[cluster.db_cluster_identifier].pending_modified_values = pending or None
         if config:
             stored = self.clusters[cluster.db_cluster_identifier]
             enabled = list(stored.enabled_cloudwatch_logs_exports or [])

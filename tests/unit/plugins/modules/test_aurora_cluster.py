@@ -227,3 +227,45 @@ def test_delete_without_final_snapshot_choice_is_bad_input(aws, run_module, api_
     result = run_module(main, {"db_cluster_identifier": NAME, "state": "absent"})
     assert result["failed"] is True and "final_snapshot_identifier" in result["msg"]
     assert api_calls == []
+
+
+def test_deferred_engine_upgrade_is_sent_once_then_shown_as_pending(created, args, run_module, api_calls):
+    upgrade = dict(args, engine_version="8.0.mysql_aurora.3.09.0")
+    first = run_module(main, upgrade)
+    assert first["changed"] is True and api_calls.writes == ["ModifyDBCluster"]
+    cluster = describe()
+    assert cluster["EngineVersion"] == "8.0.mysql_aurora.3.08.0"  # RDS holds it for the window
+    assert cluster["PendingModifiedValues"] == {"EngineVersion": "8.0.mysql_aurora.3.09.0"}
+    api_calls.clear_calls()
+    again = run_module(main, upgrade)
+    assert again["changed"] is False, again["changes"]
+    assert api_calls.writes == []
+    assert again["pending_maintenance"] == ["EngineVersion"]
+
+
+def test_turning_the_managed_password_off_is_refused_before_any_write(created, args, run_module, api_calls):
+    result = run_module(main, dict(args, manage_master_user_password=False))
+    assert result["failed"] is True and "MasterUserPassword" in result["msg"]
+    assert api_calls.writes == []
+    assert describe()["MasterUserSecret"]["SecretArn"]
+
+
+def test_creating_without_a_managed_password_is_refused_before_any_write(aws, args, run_module, api_calls):
+    result = run_module(main, dict(args, manage_master_user_password=False))
+    assert result["failed"] is True and "manage_master_user_password=false" in result["msg"]
+    assert api_calls.writes == []
+
+
+def test_delete_refused_for_members_leaves_the_cluster_protected(created, args, run_module, api_calls):
+    run_module(main, dict(args, deletion_protection=True))
+    boto3.client("rds").create_db_instance(
+        DBInstanceIdentifier=NAME + "-1", DBClusterIdentifier=NAME, Engine="aurora-mysql",
+        DBInstanceClass="db.serverless",
+    )
+    api_calls.clear_calls()
+    absent = {"db_cluster_identifier": NAME, "state": "absent", "skip_final_snapshot": True,
+              "force_delete": True}
+    result = run_module(main, absent)
+    assert result["failed"] is True and "delete its instances first" in result["msg"]
+    assert api_calls.writes == []
+    assert describe()["DeletionProtection"] is True
