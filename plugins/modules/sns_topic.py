@@ -18,8 +18,8 @@ description:
     is reported in RV(pending_confirmation), never subscribed again, which would send another mail),
     and AWS deletes it by itself after three days unconfirmed (it cannot be unsubscribed before).
   - With a customer managed key, every publisher needs C(kms:GenerateDataKey*) and C(kms:Decrypt) on
-    it in the key policy (CloudWatch alarms: C(cloudwatch.amazonaws.com); EventBridge:
-    C(events.amazonaws.com)), or its messages are dropped; SNS does not check this when the key is set.
+    it in the key policy (C(cloudwatch.amazonaws.com) for CloudWatch alarms,
+    C(events.amazonaws.com) for EventBridge), or its messages are dropped; SNS does not check this when the key is set.
 author:
   - notejam.aws maintainers (@notejam)
 options:
