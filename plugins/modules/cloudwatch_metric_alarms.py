@@ -37,7 +37,8 @@ options:
         C(period), C(evaluation_periods), C(datapoints_to_alarm), C(threshold),
         C(comparison_operator), C(treat_missing_data), C(alarm_description), C(actions_enabled),
         C(alarm_actions), C(ok_actions), C(insufficient_data_actions), C(unit), C(metrics) (metric
-        math queries with C(id), C(expression), C(label), C(return_data), C(period), C(metric_stat)), and so on.
+        math queries with C(id), C(expression), C(label), C(return_data), C(period), C(metric_stat)),
+        and so on.
       - Tags come from O(tags), the same on every alarm.
     type: list
     elements: dict

@@ -19,7 +19,8 @@ description:
     and AWS deletes it by itself after three days unconfirmed (it cannot be unsubscribed before).
   - With a customer managed key, every publisher needs C(kms:GenerateDataKey*) and C(kms:Decrypt) on
     it in the key policy (C(cloudwatch.amazonaws.com) for CloudWatch alarms,
-    C(events.amazonaws.com) for EventBridge), or its messages are dropped; SNS does not check this when the key is set.
+    C(events.amazonaws.com) for EventBridge), or its messages are dropped; SNS does not check this
+    when the key is set.
 author:
   - notejam.aws maintainers (@notejam)
 options:

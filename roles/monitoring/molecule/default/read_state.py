@@ -15,7 +15,9 @@ logs = boto3.client("logs", region_name=region)
 kms = boto3.client("kms", region_name=region)
 
 alarms = cloudwatch.describe_alarms(AlarmNamePrefix=f"{prefix}-alarm-")["MetricAlarms"]
-topic_arn = next(t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(f":{prefix}-alarms"))
+topic_arn = next(
+    t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(f":{prefix}-alarms")
+)
 attributes = sns.get_topic_attributes(TopicArn=topic_arn)["Attributes"]
 key_id = attributes.get("KmsMasterKeyId") or ""
 state = {
@@ -26,7 +28,10 @@ state = {
             "metric": a.get("MetricName"),
             "statistic": a.get("Statistic") or a.get("ExtendedStatistic"),
             "dimensions": {d["Name"]: d["Value"] for d in a.get("Dimensions") or []},
-            "queries": {m["Id"]: m.get("Expression") or m["MetricStat"]["Metric"]["MetricName"] for m in a.get("Metrics") or []},
+            "queries": {
+                m["Id"]: m.get("Expression") or m["MetricStat"]["Metric"]["MetricName"]
+                for m in a.get("Metrics") or []
+            },
             "alarm_actions": a["AlarmActions"],
             "ok_actions": a["OKActions"],
             "tags": {
@@ -46,15 +51,19 @@ state = {
         ],
         "tags": {t["Key"]: t["Value"] for t in sns.list_tags_for_resource(ResourceArn=topic_arn)["Tags"]},
     },
-    "key_policy": json.loads(kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"]) if key_id else {},
+    "key_policy": json.loads(kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"])
+    if key_id
+    else {},
     "dashboard": json.loads(cloudwatch.get_dashboard(DashboardName=prefix)["DashboardBody"]),
     "rule": {
         "pattern": json.loads(events.describe_rule(Name=f"{prefix}-backup-failures")["EventPattern"]),
-        "targets": [t["Arn"] for t in events.list_targets_by_rule(Rule=f"{prefix}-backup-failures")["Targets"]],
+        "targets": [
+            t["Arn"] for t in events.list_targets_by_rule(Rule=f"{prefix}-backup-failures")["Targets"]
+        ],
     },
-    "service_alarms": ecs.describe_services(cluster=f"{prefix}-cluster", services=[f"{prefix}-app"])["services"][0][
-        "deploymentConfiguration"
-    ].get("alarms"),
+    "service_alarms": ecs.describe_services(cluster=f"{prefix}-cluster", services=[f"{prefix}-app"])[
+        "services"
+    ][0]["deploymentConfiguration"].get("alarms"),
     "log_groups_without_retention": [
         g["logGroupName"]
         for page in logs.get_paginator("describe_log_groups").paginate()
