@@ -132,6 +132,29 @@ options:
             description: Roll back to the last completed deployment when the breaker trips.
             type: bool
             required: true
+      alarms:
+        description:
+          - CloudWatch alarms that fail a deployment while they are in ALARM
+            (C(deploymentConfiguration.alarms)), so a deployment whose tasks pass their health checks
+            but hurt users (5xx, latency) is stopped.
+          - Left out, the service's current alarms are kept. The alarms must exist.
+        type: dict
+        suboptions:
+          names:
+            description:
+              - Names of the alarms; an empty list with
+                O(deployment_configuration.alarms.enable=false) turns them off.
+            type: list
+            elements: str
+            required: true
+          enable:
+            description: Watch the alarms during deployments.
+            type: bool
+            required: true
+          rollback:
+            description: Roll back to the last completed deployment when one of them goes into ALARM.
+            type: bool
+            required: true
   health_check_grace_period_seconds:
     description: Seconds to ignore load balancer health checks after a task starts.
     type: int
@@ -313,6 +336,9 @@ def _deployment_configuration(config):
     manage (alarms, strategy, ...) are kept, so the configuration sent back carries them."""
     config = dict(config or {})
     breaker = config.get("deploymentCircuitBreaker") or {}
+    if config.get("alarms"):
+        alarms = config["alarms"]
+        config["alarms"] = dict(alarms, alarmNames=sorted(alarms.get("alarmNames") or []))
     config.update(
         maximumPercent=config.get("maximumPercent", 200),
         minimumHealthyPercent=config.get("minimumHealthyPercent", 100),
@@ -350,6 +376,11 @@ class EcsService(AwsResource):
             self.module.fail_json(
                 msg=f"deployment_configuration.minimum_healthy_percent={minimum} is out of range; "
                 "accepted: 0 to 100"
+            )
+        alarms = config.get("alarms")
+        if alarms and alarms["enable"] and not [n for n in alarms["names"] if n]:
+            self.module.fail_json(
+                msg="deployment_configuration.alarms.enable=true needs at least one alarm name in names"
             )
         grace = p["health_check_grace_period_seconds"]
         if grace is not None and not 0 <= grace <= 2147483647:
@@ -451,6 +482,7 @@ class EcsService(AwsResource):
                 "minimumHealthyPercent": config.get("minimum_healthy_percent"),
                 "deploymentCircuitBreaker": None if breaker is None else whole(breaker),
             }
+            deployment["alarms"] = self._deployment_alarms(before, config.get("alarms"))
         load_balancers = None
         if p["load_balancers"] is not None:
             load_balancers = _load_balancers(
@@ -489,6 +521,21 @@ class EcsService(AwsResource):
             "enableECSManagedTags": p["enable_ecs_managed_tags"],
             "tags": tags_after((before or {}).get("tags") or {}, p["tags"], p["purge_tags"]),
         }
+
+    @staticmethod
+    def _deployment_alarms(before, alarms):
+        """The desired deploymentConfiguration.alarms, or None to keep what is there."""
+        if alarms is None:
+            return None
+        wanted = {
+            "alarmNames": sorted(alarms["names"]),
+            "enable": alarms["enable"],
+            "rollback": alarms["rollback"],
+        }
+        current = ((before or {}).get("deploymentConfiguration") or {}).get("alarms")
+        if not current and not wanted["alarmNames"] and not wanted["enable"]:
+            return None  # nothing to turn off: no call just to write an empty configuration
+        return whole(wanted)
 
     def plan(self):
         raw, before, after, changes = super().plan()
@@ -643,6 +690,14 @@ def main():
                 "circuit_breaker": {
                     "type": "dict",
                     "options": {
+                        "enable": {"type": "bool", "required": True},
+                        "rollback": {"type": "bool", "required": True},
+                    },
+                },
+                "alarms": {
+                    "type": "dict",
+                    "options": {
+                        "names": {"type": "list", "elements": "str", "required": True},
                         "enable": {"type": "bool", "required": True},
                         "rollback": {"type": "bool", "required": True},
                     },

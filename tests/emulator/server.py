@@ -8,8 +8,9 @@ applies every module's ``apply()`` first, so moto behaves as AWS does where the 
 it. ``GET /_harness/calls`` returns the call counts, ``DELETE /_harness/calls`` resets them,
 ``GET /_harness/health`` answers once the server is ready, and
 ``POST /_harness/backup/age-vault-locks?days=N`` moves every Vault Lock's lock date N days back (a
-compliance lock's cooling-off period then ends). With ``--port 0`` a free port is chosen; the first
-line on stdout is ``READY <port>`` either way.
+compliance lock's cooling-off period then ends), ``POST /_harness/sns/confirm-subscriptions``
+confirms every pending email/https subscription (their owners clicked the link). With
+``--port 0`` a free port is chosen; the first line on stdout is ``READY <port>`` either way.
 
 Environment read at start: MOTO_ECS_SERVICE_RUNNING and MOTO_ACM_VALIDATION_WAIT (set here to
 ``16`` and ``0`` unless given), as ARCHITECTURE.md fixes for the emulator.
@@ -39,6 +40,7 @@ from werkzeug.serving import make_server
 
 from tests.emulator import fixes
 from tests.emulator.fixes import backup as backup_fixes
+from tests.emulator.fixes import sns as sns_fixes
 from tests.emulator.standins import CallLog, StandinError, identify, json_response
 
 
@@ -94,6 +96,11 @@ class Harness:
             query = dict(urllib.parse.parse_qsl(environ.get("QUERY_STRING", "")))
             aged = backup_fixes.age_vault_locks(float(query.get("days", "0")))
             return json_response(start_response, 200, {"aged": aged}, "application/json")
+        if path == "/_harness/sns/confirm-subscriptions" and method == "POST":
+            # The owners of pending email/https subscriptions follow the link AWS sent them.
+            return json_response(
+                start_response, 200, {"confirmed": sns_fixes.confirm_all()}, "application/json"
+            )
         return json_response(
             start_response, 404, {"message": f"no harness endpoint {path}"}, "application/json"
         )

@@ -51,3 +51,31 @@ def test_route53_alone_without_a_load_balancer_says_so_and_writes_nothing(playbo
     message = "no load balancer named notejam-local-alb (route53_alb_name) was found"
     assert message in " ".join(run.output.split()), run.tail()
     assert fresh_emulator.calls()["writes"] == 0, fresh_emulator.calls()["write_calls"]
+
+
+@pytest.mark.emulator
+@pytest.mark.parametrize(
+    ("extra_vars", "expected"),
+    [
+        ("monitoring_alb_5xx_rate_percent=150", "monitoring_alb_5xx_rate_percent=150 is out of range"),
+        (
+            "monitoring_target_p99_latency_seconds=-1",
+            "monitoring_target_p99_latency_seconds=-1",
+        ),
+        ('{"monitoring_subscriptions": [{"protocol": "sms", "endpoint": "+353000000"}]}', "email, https"),
+        (
+            '{"monitoring_subscriptions": [{"protocol": "email", "endpoint": "oncall-at-example.com"}]}',
+            "monitoring_subscriptions[0]",
+        ),
+        (
+            '{"monitoring_subscriptions": [{"protocol": "https", "endpoint": "http://hooks.example.com/x"}]}',
+            "monitoring_subscriptions[0]",
+        ),
+    ],
+)
+def test_bad_monitoring_input_fails_before_any_aws_call(extra_vars, expected, playbook, fresh_emulator):
+    fresh_emulator.reset_calls()
+    run = playbook("site.yml", "local", "--tags", "monitoring", "-e", extra_vars)
+    assert run.returncode != 0
+    assert expected in " ".join(run.output.split()), run.tail()
+    assert fresh_emulator.calls()["total"] == 0, fresh_emulator.calls()["calls"]

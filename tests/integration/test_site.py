@@ -20,6 +20,56 @@ def inventory_vars(env):
     return yaml.safe_load((REPO / "inventories" / env / "group_vars" / "all" / "main.yml").read_text())
 
 
+def monitoring_problems(aws_client, env, region):
+    """What the monitoring tier lacks after a converge: its alarms notify the topic, the topic is
+    encrypted, the service's deployments roll back on the 5xx and latency alarms, every log group of
+    the region has a retention."""
+    prefix = f"notejam-{env}-"
+    problems = []
+    account = aws_client("sts", region).get_caller_identity()["Account"]
+    topic = f"arn:aws:sns:{region}:{account}:{prefix}alarms"
+    alarms = aws_client("cloudwatch", region).describe_alarms(AlarmNamePrefix=f"{prefix}alarm-")[
+        "MetricAlarms"
+    ]
+    names = {a["AlarmName"].removeprefix(f"{prefix}alarm-") for a in alarms}
+    wanted = {
+        "alb-5xx-rate",
+        "target-p99-latency",
+        "unhealthy-targets",
+        "ecs-running-below-desired",
+        "aurora-cpu",
+    }
+    if group_vars(env, "aurora").get("aurora_reader_count", 0):
+        wanted.add("aurora-replica-lag")
+    if env == "prod":
+        wanted.add("waf-blocked-spike")
+    problems += [f"alarm {name} missing" for name in sorted(wanted - names)]
+    problems += [
+        f"alarm {a['AlarmName']} does not notify {topic}" for a in alarms if a["AlarmActions"] != [topic]
+    ]
+    attributes = aws_client("sns", region).get_topic_attributes(TopicArn=topic)["Attributes"]
+    if not attributes.get("KmsMasterKeyId", "").startswith(f"arn:aws:kms:{region}:"):
+        problems.append(f"topic {topic} not encrypted with the environment's key")
+    ecs = aws_client("ecs", region)
+    service = ecs.describe_services(cluster=f"{prefix}cluster", services=[f"{prefix}app"])["services"][0]
+    rollback = service["deploymentConfiguration"].get("alarms") or {}
+    if sorted(rollback.get("alarmNames", [])) != [
+        f"{prefix}alarm-alb-5xx-rate",
+        f"{prefix}alarm-target-p99-latency",
+    ]:
+        problems.append(f"service deployment alarms: {rollback}")
+    elif not (rollback["enable"] and rollback["rollback"]):
+        problems.append(f"service deployment alarms not enabled with rollback: {rollback}")
+    logs = aws_client("logs", region)
+    problems += [
+        f"log group {g['logGroupName']} has no retention"
+        for page in logs.get_paginator("describe_log_groups").paginate()
+        for g in page["logGroups"]
+        if not g.get("retentionInDays")
+    ]
+    return problems
+
+
 def leftovers(aws_client, env, region, fqdn):
     """Everything still tagged or named for ``env`` that destroy should have removed."""
     prefix = f"notejam-{env}-"
@@ -120,6 +170,24 @@ def leftovers(aws_client, env, region, fqdn):
             )["ScalableTargets"]
             if prefix in t["ResourceId"]
         ],
+        "alarms": [
+            a["AlarmName"]
+            for a in aws_client("cloudwatch", region).describe_alarms(AlarmNamePrefix=prefix)["MetricAlarms"]
+        ],
+        "dashboards": [
+            d["DashboardName"]
+            for d in aws_client("cloudwatch", region).list_dashboards(DashboardNamePrefix=f"notejam-{env}")[
+                "DashboardEntries"
+            ]
+        ],
+        "topics": [
+            t["TopicArn"]
+            for t in aws_client("sns", region).list_topics()["Topics"]
+            if t["TopicArn"].split(":")[-1].startswith(prefix)
+        ],
+        "event_rules": [
+            r["Name"] for r in aws_client("events", region).list_rules(NamePrefix=prefix)["Rules"]
+        ],
         "dns_records": [
             r["Name"]
             for zone in aws_client("route53", region).list_hosted_zones()["HostedZones"]
@@ -153,6 +221,7 @@ def test_inventory_converges_then_reruns_with_no_change_and_destroys(
     assert problems == [], problems
     assert any("vpc-flow-logs.amazonaws.com" in role for role in audited), audited
     assert vault_lock_problems(aws_client, env, region) == []
+    assert monitoring_problems(aws_client, env, region) == []
 
     fresh_emulator.reset_calls()
     second = playbook("site.yml", env)

@@ -318,3 +318,69 @@ def test_load_balancers_are_compared_in_any_order(created, args, run_module, api
     api_calls.clear_calls()
     assert run_module(main, dict(args, load_balancers=list(reversed(lbs))))["changed"] is False
     assert api_calls.writes == []
+
+
+def test_deployment_alarms_are_set_compared_in_any_order_and_kept_when_left_out(
+    created, args, run_module, api_calls
+):
+    names = ["notejam-test-target-p99-latency", "notejam-test-alb-5xx-rate"]
+    with_alarms = dict(
+        args,
+        deployment_configuration=dict(
+            args["deployment_configuration"], alarms={"names": names, "enable": True, "rollback": True}
+        ),
+    )
+    api_calls.clear_calls()
+    result = run_module(main, with_alarms)
+    assert result["changed"] is True
+    (update,) = api_calls.of("UpdateService")
+    assert update["deploymentConfiguration"]["alarms"] == {
+        "alarmNames": sorted(names),
+        "enable": True,
+        "rollback": True,
+    }
+    api_calls.clear_calls()
+    reordered = dict(
+        with_alarms,
+        deployment_configuration=dict(
+            args["deployment_configuration"],
+            alarms={"names": list(reversed(names)), "enable": True, "rollback": True},
+        ),
+    )
+    assert run_module(main, reordered)["changed"] is False
+    assert run_module(main, args)["changed"] is False  # left out: kept
+    assert api_calls.writes == []
+    off = dict(
+        args,
+        deployment_configuration=dict(
+            args["deployment_configuration"], alarms={"names": [], "enable": False, "rollback": False}
+        ),
+    )
+    result = run_module(main, off)
+    assert "deploymentConfiguration.alarms.enable" in result["changes"]
+    service = boto3.client("ecs").describe_services(cluster="notejam-test", services=["notejam-test-app"])
+    assert service["services"][0]["deploymentConfiguration"]["alarms"]["enable"] is False
+
+
+def test_deployment_alarms_never_set_are_not_written_to_turn_them_off(created, args, run_module, api_calls):
+    off = dict(
+        args,
+        deployment_configuration=dict(
+            args["deployment_configuration"], alarms={"names": [], "enable": False, "rollback": False}
+        ),
+    )
+    api_calls.clear_calls()
+    assert run_module(main, off)["changed"] is False
+    assert api_calls.writes == []
+
+
+def test_deployment_alarms_enabled_without_names_fail_before_any_call(args, run_module, api_calls):
+    bad = dict(
+        args,
+        deployment_configuration=dict(
+            args["deployment_configuration"], alarms={"names": [], "enable": True, "rollback": True}
+        ),
+    )
+    result = run_module(main, bad)
+    assert result.get("failed") and "deployment_configuration.alarms.enable=true" in result["msg"]
+    assert api_calls == []
