@@ -206,20 +206,7 @@ def run_wrk(
         out = wrk.communicate()[0]
         if wrk.returncode:
             raise RuntimeError(f"wrk exited with {wrk.returncode}: {out}")
-        fields = dict(re.findall(r"(\w+)=(\d+)", out.split("BENCH", 1)[1]))
-        runs.append(
-            Result(
-                label=label,
-                requests_per_s=int(fields["requests"]) / (int(fields["duration_us"]) / 1e6),
-                p50_ms=int(fields["p50_us"]) / 1000,
-                p99_ms=int(fields["p99_us"]) / 1000,
-                requests=int(fields["requests"]),
-                not_2xx=int(fields["not_2xx"]),
-                socket_errors=int(fields["socket_errors"]),
-                cookies_set=int(fields["cookies_set"]),
-                split=split,
-            )
-        )
+        runs.append(_wrk_result(label, _wrk_fields(out), split))
     # The median run by throughput (a shared machine makes single runs noisy); errors from any run
     # are reported, not hidden by the choice.
     result = sorted(runs, key=lambda run: run.requests_per_s)[len(runs) // 2]
@@ -318,6 +305,21 @@ def _wrk_fields(out: str) -> dict[str, str]:
     return dict(re.findall(r"(\w+)=(\S+)", out.split("BENCH", 1)[1]))
 
 
+def _wrk_result(label: str, fields: dict[str, str], split: str = "") -> Result:
+    """A Result from the BENCH line that wrk.lua and mixed.lua print."""
+    return Result(
+        label=label,
+        requests_per_s=int(fields["requests"]) / (int(fields["duration_us"]) / 1e6),
+        p50_ms=int(fields["p50_us"]) / 1000,
+        p99_ms=int(fields["p99_us"]) / 1000,
+        requests=int(fields["requests"]),
+        not_2xx=int(fields["not_2xx"]),
+        socket_errors=int(fields["socket_errors"]),
+        cookies_set=int(fields["cookies_set"]),
+        split=split,
+    )
+
+
 def run_mixed_wrk(label: str, users_file: Path, args, duration: float) -> tuple[Result, int, str]:
     """One wrk run of the mixed workload; the result, the edit redirects seen, error statuses."""
     env = {
@@ -336,17 +338,7 @@ def run_mixed_wrk(label: str, users_file: Path, args, duration: float) -> tuple[
     if wrk.returncode:
         raise RuntimeError(f"wrk exited with {wrk.returncode}: {out}")
     fields = _wrk_fields(out)
-    result = Result(
-        label=label,
-        requests_per_s=int(fields["requests"]) / (int(fields["duration_us"]) / 1e6),
-        p50_ms=int(fields["p50_us"]) / 1000,
-        p99_ms=int(fields["p99_us"]) / 1000,
-        requests=int(fields["requests"]),
-        not_2xx=int(fields["not_2xx"]),
-        socket_errors=int(fields["socket_errors"]),
-        split=split,
-    )
-    return result, int(fields["redirects"]), fields["statuses"]
+    return _wrk_result(label, fields, split), int(fields["redirects"]), fields["statuses"]
 
 
 def ceiling_run(args, duration: float) -> Result:
@@ -359,16 +351,7 @@ def ceiling_run(args, duration: float) -> Result:
         text=True,
         check=True,
     ).stdout
-    fields = _wrk_fields(out)
-    return Result(
-        label="one-line Flask endpoint (ceiling)",
-        requests_per_s=int(fields["requests"]) / (int(fields["duration_us"]) / 1e6),
-        p50_ms=int(fields["p50_us"]) / 1000,
-        p99_ms=int(fields["p99_us"]) / 1000,
-        requests=int(fields["requests"]),
-        not_2xx=int(fields["not_2xx"]),
-        socket_errors=int(fields["socket_errors"]),
-    )
+    return _wrk_result("one-line Flask endpoint (ceiling)", _wrk_fields(out))
 
 
 def mixed_workload(url: str, notes: int, args, workdir: Path, log: Path, extra=None) -> list[MixedRound]:
