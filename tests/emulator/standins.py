@@ -146,31 +146,49 @@ def identify(environ, body):
     return Call(service, f"{method} {path}", region, query=query, body=body)
 
 
+# The DynamoDB table that holds the environments' locks (notejam.aws.environment_lock's default).
+LOCK_TABLE = "notejam-locks"
+
+
+def is_lock_call(call):
+    """A call on the lock table: run coordination (take, release), not the environment's state."""
+    return call.service == "dynamodb" and call.params().get("TableName") == LOCK_TABLE
+
+
 class CallLog:
-    """Thread-safe count of the calls the emulator served, by service and operation."""
+    """Thread-safe count of the calls the emulator served, by service and operation.
+
+    Calls on the lock table are counted apart (``lock_calls``): every changing playbook takes and
+    releases its environment's lock, and "no call" / "no write" claims are about the environment.
+    """
 
     def __init__(self):
         self._lock = threading.Lock()
         self._counts = Counter()
+        self._lock_counts = Counter()
 
     def record(self, call):
+        counts = self._lock_counts if is_lock_call(call) else self._counts
         with self._lock:
-            self._counts[f"{call.service}:{call.operation}"] += 1
+            counts[f"{call.service}:{call.operation}"] += 1
 
     def snapshot(self):
         with self._lock:
             counts = dict(self._counts)
+            lock_counts = dict(self._lock_counts)
         writes = {k: v for k, v in counts.items() if is_write(k.split(":", 1)[1])}
         return {
             "total": sum(counts.values()),
             "writes": sum(writes.values()),
             "calls": dict(sorted(counts.items())),
             "write_calls": dict(sorted(writes.items())),
+            "lock_calls": dict(sorted(lock_counts.items())),
         }
 
     def reset(self):
         with self._lock:
             self._counts.clear()
+            self._lock_counts.clear()
 
 
 def json_response(start_response, status, payload, content_type="application/x-amz-json-1.1"):

@@ -8,8 +8,10 @@ the migration exit non-zero or the new tasks fail while the server keeps what it
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 
 import boto3
@@ -345,3 +347,79 @@ def test_scale_event_raises_then_restores_and_can_be_cancelled(converged):
     assert cancel.returncode == 0, cancel.tail()
     assert not {"event-launch-start", "event-launch-end"} & set(_actions(h))
     assert {"business-hours", "night"} <= set(_actions(h))
+
+
+def _lock_holder(h):
+    found = h.client("dynamodb").get_item(
+        TableName="notejam-locks", Key={"lock_id": {"S": "notejam-local"}}, ConsistentRead=True
+    )
+    return found.get("Item", {}).get("owner", {}).get("S")
+
+
+def _start(h, path, *extra):
+    cmd = [ANSIBLE_PLAYBOOK, path, "-i", f"inventories/{INVENTORY}", *extra]
+    return subprocess.Popen(
+        cmd,
+        cwd=REPO,
+        env=h.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def _wait_for_holder(h, process, timeout=600):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        holder = _lock_holder(h)
+        if holder:
+            return holder
+        assert process.poll() is None, process.communicate()[0][-3000:]
+        time.sleep(0.5)
+    raise AssertionError("the deploy never took the lock")
+
+
+@pytest.mark.slow
+def test_a_converge_started_during_a_deploy_waits_and_keeps_the_deployed_image(converged):
+    """The race the lock exists for: a scheduled converge that starts while a deployment runs puts
+    back the image recorded by the last *finished* deployment unless it waits for that deployment."""
+    h = converged
+    deploy = _start(h, "playbooks/deploy.yml", "-e", "image_tag=2.0.0")
+    holder = _wait_for_holder(h, deploy)
+    assert holder.startswith("Deploy an image of the app by ")
+    converge = h.run(APP_TIER, "-e", "lock_poll_interval=1")
+    deployed = deploy.communicate(timeout=1500)[0]
+    assert deploy.returncode == 0, deployed[-3000:]
+    assert converge.returncode == 0, converge.tail()
+    said = " ".join(converge.output.split())
+    assert "Waited " in said and "for the lock held by Deploy an image of the app by" in said, converge.tail()
+    assert h.running_image() == f"{REPOSITORY}:2.0.0"
+    assert h.recorded_image() == "2.0.0"
+    assert _lock_holder(h) is None, "both runs released the lock"
+
+
+@pytest.mark.slow
+def test_a_lock_left_by_a_killed_run_names_its_holder_then_expires(converged):
+    h = converged
+    killed = _start(h, "playbooks/deploy.yml", "-e", "image_tag=2.1.0", "-e", "lock_ttl=20")
+    _wait_for_holder(h, killed)
+    os.killpg(killed.pid, signal.SIGKILL)
+    killed.communicate(timeout=60)
+    assert _lock_holder(h), "a killed run cannot release its lock"
+
+    h.server.reset_calls()
+    refused = h.run("playbooks/deploy.yml", "-e", "image_tag=2.0.0", "-e", "lock_wait_timeout=0")
+    assert refused.returncode != 0
+    message = " ".join(refused.output.split())
+    holder = "The environment lock notejam-local is held by Deploy an image of the app by"
+    assert holder in message, refused.tail()
+    assert "gave up after waiting 0s (wait_timeout)" in message
+    assert h.server.calls()["writes"] == 0, h.server.calls()["write_calls"]
+
+    # Within its 20 s TTL the lock expires and the next run takes it.
+    redeploy = h.run("playbooks/deploy.yml", "-e", "image_tag=2.0.0", "-e", "lock_poll_interval=1")
+    assert redeploy.returncode == 0, redeploy.tail()
+    assert "Waited " in redeploy.output, redeploy.tail()
+    assert h.running_image() == f"{REPOSITORY}:2.0.0"
+    assert _lock_holder(h) is None
