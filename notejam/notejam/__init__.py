@@ -15,7 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 from whitenoise import WhiteNoise
 
-from . import auth, dbsecret, health, notes, pads, ratelimits, weblog
+from . import auth, dataversion, dbsecret, health, notes, pads, ratelimits, weblog
 from .config import from_environment
 from .dates import humandate
 from .db import configure_reads_engine, db, migrate, require_tls
@@ -62,6 +62,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.url_map.converters["int"] = IdConverter  # before any route is added
     configure_reads_engine(app.config)
     db.init_app(app)
+    dataversion.install(db.session)  # every ORM write bumps its user's data version
     if app.config.get("DATABASE_REQUIRE_TLS"):
         with app.app_context():
             for engine in db.engines.values():

@@ -1,7 +1,8 @@
 """A bounded, per-process cache of rendered note lists, keyed by the user's data version.
 
 ``users.data_version`` is bumped in the same transaction as every write to the user's pads or
-notes (``bump_data_version``) and read with the user on every request (auth.load_user). A list
+notes (by the ORM's session events, dataversion.py) and read with the user on every request
+(auth.load_user). A list
 page's rows are cached under (user, data version, pad, order, page, day), so a repeated list skips
 the notes query and the rendering of its rows. Every worker process (and every ECS task) has its
 own cache, and all of them stay correct because the version comes from the database on each
@@ -25,10 +26,6 @@ from typing import Any, NamedTuple
 
 from flask import current_app, request
 from markupsafe import Markup
-from sqlalchemy import update
-
-from .db import db
-from .models import User
 
 
 class CachedRows(NamedTuple):
@@ -98,19 +95,6 @@ class ListCache:
 
     def __len__(self) -> int:
         return len(self._entries)
-
-
-def bump_data_version(user_id: int) -> None:
-    """Mark the user's pads and notes as changed; call before the write, in its transaction.
-
-    First in the transaction on purpose: the row lock on the user is taken before any insert or
-    update that checks a foreign key to it, so two concurrent writes by one user queue instead of
-    deadlocking.
-    """
-    db.session.execute(
-        update(User).where(User.id == user_id).values(data_version=User.data_version + 1),
-        execution_options={"synchronize_session": False},
-    )
 
 
 def cached_pads(user: Any, load: Callable[[int], list[Any]]) -> list[Any]:
