@@ -19,8 +19,8 @@ from . import auth, dataversion, dbsecret, health, notes, pads, ratelimits, webl
 from .config import from_environment
 from .dates import humandate
 from .db import configure_reads_engine, db, migrate, require_tls
-from .listcache import ListCache
 from .models import MAX_ID
+from .pagecache import PageCache
 from .sessions import SessionInterface
 
 csrf = CSRFProtect()
@@ -76,7 +76,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
 
     ratelimits.install(app)
-    app.extensions["notejam.list_cache"] = ListCache(
+    app.extensions["notejam.page_cache"] = PageCache(
         app.config["LIST_CACHE_SIZE"], app.config["LIST_CACHE_BYTES"]
     )
     weblog.install(app)

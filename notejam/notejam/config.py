@@ -276,7 +276,7 @@ def from_environment(env: Mapping[str, str], instance_path: str, testing: bool) 
         "PASSWORD_HASH_METHOD": env.get("NOTEJAM_PASSWORD_HASH", "scrypt"),
         "RESET_TOKEN_MAX_AGE": env_int(env, "NOTEJAM_RESET_TOKEN_MAX_AGE", 3600),
         "NOTES_PER_PAGE": env_int(env, "NOTEJAM_NOTES_PER_PAGE", 50),
-        # Rendered list pages and rows kept per worker process (listcache.py); 0 turns it off.
+        # Rendered list pages and rows kept per worker process (pagecache.py); 0 turns it off.
         "LIST_CACHE_SIZE": env_int(env, "NOTEJAM_LIST_CACHE_SIZE", 512),
         # ... and at most this many bytes of them (the page text), whichever bound comes first.
         "LIST_CACHE_BYTES": env_int(env, "NOTEJAM_LIST_CACHE_BYTES", 16 * 1024 * 1024),
