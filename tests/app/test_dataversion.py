@@ -20,9 +20,10 @@ from .conftest import PASSWORD, AuthActions
 from .test_auth import reset_link_from, reset_mails
 
 
-def version_of(app, email: str = "alice@example.com") -> int:
+def version_of(app, email: str = "alice@example.com", user_id: int | None = None) -> int:
+    where = User.email == email if user_id is None else User.id == user_id
     with app.app_context():
-        return db.session.execute(select(User.data_version).where(User.email == email)).scalar_one()
+        return db.session.execute(select(User.data_version).where(where)).scalar_one()
 
 
 def user_id_of(app, email: str = "alice@example.com") -> int:
@@ -101,6 +102,16 @@ WRITES: dict[str, tuple[Callable[..., Any], list[str], list[str]]] = {
         [],
         [">Work</a>", ">kept</a>"],
     ),
+    "ORM bulk update of the account": (
+        lambda c, app, ids: orm(
+            app,
+            lambda uid: db.session.execute(
+                update(User).where(User.id == uid).values(email="alice.new@example.com")
+            ),
+        ),
+        ['<span class="email">alice.new@example.com</span>'],
+        ['<span class="email">alice@example.com</span>'],
+    ),
 }
 
 
@@ -126,11 +137,12 @@ def test_every_write_shows_in_the_next_read_on_another_worker(make_app, write):
     AuthActions(reader).signin()
     ids = prepare(writer)
     warm(reader, ids)
-    before = version_of(there)
+    user_id = user_id_of(there)
+    before = version_of(there, user_id=user_id)
     action, shown, gone = WRITES[write]
     response = action(writer, there, ids)
     assert response is None or response.status_code == 302, response.data
-    assert version_of(there) > before, "the write did not bump the data version"
+    assert version_of(there, user_id=user_id) > before, "the write did not bump the data version"
     page = reader.get("/").data.decode()
     for expected in shown:
         assert expected in page

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine, make_url
 from notejam.db import READER, db
 from notejam.models import utcnow
 
-from .conftest import TABLES_CHILD_FIRST, AuthActions, migrate_to_head
+from .conftest import PASSWORD, TABLES_CHILD_FIRST, AuthActions, migrate_to_head
 from .test_dataversion import WRITES, prepare, user_id_of, warm
 
 MARKER = "only on the reader"
@@ -106,6 +106,7 @@ def test_every_write_shows_in_the_next_read_although_the_reader_lags(make_app, r
     warm(reader, ids)
     assert MARKER in reader.get("/").data.decode()  # served by the reader while it is current
     action, shown, gone = WRITES[write]
+    user_id = user_id_of(there)
     action(writer, there, ids)
     page = reader.get("/").data.decode()  # the reader is a write behind now: the writer answers
     assert MARKER not in page
@@ -114,7 +115,7 @@ def test_every_write_shows_in_the_next_read_although_the_reader_lags(make_app, r
     for unexpected in gone:
         assert unexpected not in page
     replica.sync()
-    replica.mark(user_id_of(there))
+    replica.mark(user_id)
     assert MARKER in reader.get("/?order=name").data.decode()  # caught up: back on the reader
 
 
@@ -138,3 +139,24 @@ def test_an_unreachable_reader_is_skipped_for_five_seconds(make_app, database_ur
     monkeypatch.setattr(db_module.time, "monotonic", lambda: later)
     assert client.get(note_page).status_code == 200
     assert health.failures == 2  # tried again after 5 s, and still down: the writer answered
+
+
+def test_an_account_change_reads_from_the_writer_until_the_reader_catches_up(make_app, replica):
+    app = make_app(SQLALCHEMY_READER_URI=replica.url)
+    client = app.test_client()
+    AuthActions(client).signup_and_signin()
+    prepare(client)
+    user_id = user_id_of(app)
+    replica.sync()
+    replica.mark(user_id)
+    client.get("/")
+    assert MARKER in client.get("/").data.decode()
+    new = "a brand new one"
+    response = client.post(
+        "/settings/", data={"old_password": PASSWORD, "new_password": new, "repeat_new_password": new}
+    )
+    assert response.status_code == 302
+    assert MARKER not in client.get("/").data.decode()  # the password change bumped the version
+    replica.sync()
+    replica.mark(user_id)
+    assert MARKER in client.get("/?order=name").data.decode()
