@@ -15,12 +15,12 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 from whitenoise import WhiteNoise
 
-from . import auth, dbsecret, health, notes, pads, ratelimits, weblog
+from . import auth, dataversion, dbsecret, health, notes, pads, ratelimits, weblog
 from .config import from_environment
 from .dates import humandate
-from .db import configure_reads_engine, db, migrate, require_tls
-from .listcache import ListCache
+from .db import configure_reader_engine, configure_reads_engine, db, migrate, require_tls
 from .models import MAX_ID
+from .pagecache import PageCache
 from .sessions import SessionInterface
 
 csrf = CSRFProtect()
@@ -61,7 +61,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.session_interface = SessionInterface()
     app.url_map.converters["int"] = IdConverter  # before any route is added
     configure_reads_engine(app.config)
+    configure_reader_engine(app.config)  # DB_READER_HOST / DATABASE_READER_URL, when set
     db.init_app(app)
+    dataversion.install(db.session)  # every ORM write bumps its user's data version
     if app.config.get("DATABASE_REQUIRE_TLS"):
         with app.app_context():
             for engine in db.engines.values():
@@ -75,7 +77,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
 
     ratelimits.install(app)
-    app.extensions["notejam.list_cache"] = ListCache(
+    app.extensions["notejam.page_cache"] = PageCache(
         app.config["LIST_CACHE_SIZE"], app.config["LIST_CACHE_BYTES"]
     )
     weblog.install(app)

@@ -29,11 +29,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from .db import db, read_row, read_rows
 from .forms import ConfirmForm, ForgotPasswordForm, NewPasswordForm, SettingsForm, SigninForm, SignupForm
-from .listcache import cached_pads
 from .mail import send_mail
 from .models import Pad, User, UserSession, password_fingerprint, utcnow
+from .pagecache import anonymous_form_page, cached_pads
 from .ratelimits import mail_allowed
-from .sessions import anonymous_form_page
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
@@ -52,13 +51,14 @@ class PadRow(NamedTuple):
 
 
 class SignedInUser(UserMixin):
-    """The signed-in user for the request: a plain row, not an ORM object.
+    """The signed-in user for the request (``current_user``): a plain row, not an ORM object.
 
-    It is loaded on every signed-in request by primary key, the cheapest query there is, in one
-    round trip outside the request's transaction (db.read_row). The user's pads (the sidebar, and
-    the proof that a pad is theirs) are read on first use, which a list page served from the list
+    The one type views see: loaded on every signed-in request by primary key, the cheapest query
+    there is, in one round trip outside the request's transaction (db.read_row), and made from the
+    ORM ``User`` when a request signs someone in (``from_user``). The user's pads (the sidebar, and
+    the proof that a pad is theirs) are read on first use, which a list page served from the page
     cache never needs. Views that change the account load the ORM ``User``. The data version
-    (with the account's creation time) keys the list cache (listcache.py).
+    (with the account's creation time) keys the page cache (pagecache.py).
     """
 
     __slots__ = ("_pads", "created_at", "data_version", "email", "id", "password_hash")
@@ -74,6 +74,10 @@ class SignedInUser(UserMixin):
     ):
         self.id, self.email, self.password_hash = id, email, password_hash
         self.data_version, self.created_at, self._pads = data_version, created_at, pads
+
+    @classmethod
+    def from_user(cls, user: User) -> SignedInUser:
+        return cls(user.id, user.email, user.password_hash, user.data_version, user.created_at)
 
     @property
     def pads(self) -> list[PadRow]:
@@ -152,7 +156,7 @@ def start_session(user: User) -> None:
     )
     db.session.commit()
     _clear_session()
-    login_user(user)
+    login_user(SignedInUser.from_user(user))
     session[SESSION_TOKEN] = token
 
 
@@ -310,7 +314,7 @@ def settings():
             user.password_hash = hash_password(form.new_password.data)
             end_other_sessions(user.id)  # other devices sign in again with the new password
             db.session.commit()
-            login_user(user)  # the session carries the new password's fingerprint
+            login_user(SignedInUser.from_user(user))  # the session carries the new password's fingerprint
             flash("Your password is changed.", "success")
             return redirect(url_for("notes.index"))
     return render_template("auth/settings.html", form=form)

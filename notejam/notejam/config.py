@@ -6,6 +6,9 @@ The runtime contract (docs in ../README.md):
   ``DB_PASSWORD`` as ECS injects them (MySQL through mysqlclient, the C driver, or PyMySQL with
   ``DB_DRIVER=pymysql``; utf8mb4; TLS verified against the RDS CA bundle in ``DB_SSL_CA``); else a
   SQLite file in the instance folder.
+- ``DB_READER_HOST``: a read replica (Aurora's reader endpoint), reached like ``DB_HOST`` (same
+  port, database, user, password and TLS); or ``DATABASE_READER_URL``, a full SQLAlchemy URL.
+  Signed-in GET and HEAD requests read there when it has the user's latest writes (db.py).
 - ``SECRET_KEY``: required outside development and testing.
 - ``NOTEJAM_MAIL_OUTBOX``: a folder receiving each outgoing mail as an .eml file; otherwise SES
   (``NOTEJAM_MAIL_BACKEND=ses``, the default when running in AWS).
@@ -84,6 +87,26 @@ def database_url(env: Mapping[str, str], instance_path: str) -> tuple[str, dict[
         )
         return url.render_as_string(hide_password=False), _tls_connect_args(env, url, explicit_only=False)
     return "sqlite:///" + os.path.join(instance_path, "notejam.db"), {}
+
+
+def reader_url(env: Mapping[str, str], writer_url: str) -> str | None:
+    """The read replica's SQLAlchemy URL, or None when reads all go to the writer.
+
+    ``DATABASE_READER_URL`` is taken as it is; ``DB_READER_HOST`` is the writer's MySQL URL with
+    the host replaced, so it shares the writer's driver, port, database, user and credentials.
+    """
+    if env.get("DATABASE_READER_URL"):
+        return make_url(env["DATABASE_READER_URL"]).render_as_string(hide_password=False)
+    host = env.get("DB_READER_HOST", "").strip()
+    if not host:
+        return None
+    writer = make_url(writer_url)
+    if writer.get_backend_name() != "mysql":
+        raise ConfigError(
+            f"DB_READER_HOST={host!r} needs a MySQL writer (DB_HOST, or a mysql DATABASE_URL); "
+            "use DATABASE_READER_URL for another database"
+        )
+    return writer.set(host=host).render_as_string(hide_password=False)
 
 
 def _tls_connect_args(env: Mapping[str, str], url: URL, explicit_only: bool) -> dict[str, Any]:
@@ -240,6 +263,8 @@ def from_environment(env: Mapping[str, str], instance_path: str, testing: bool) 
     return {
         "SECRET_KEY": secret_key,
         "SQLALCHEMY_DATABASE_URI": url,
+        # A read replica for signed-in GET/HEAD requests (db.py), None for none.
+        "SQLALCHEMY_READER_URI": reader_url(env, url),
         # DB_PASSWORD_SECRET_ARN: the password is read from Secrets Manager per new connection.
         **dbsecret_settings(env),
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
@@ -276,7 +301,7 @@ def from_environment(env: Mapping[str, str], instance_path: str, testing: bool) 
         "PASSWORD_HASH_METHOD": env.get("NOTEJAM_PASSWORD_HASH", "scrypt"),
         "RESET_TOKEN_MAX_AGE": env_int(env, "NOTEJAM_RESET_TOKEN_MAX_AGE", 3600),
         "NOTES_PER_PAGE": env_int(env, "NOTEJAM_NOTES_PER_PAGE", 50),
-        # Rendered list pages and rows kept per worker process (listcache.py); 0 turns it off.
+        # Rendered list pages and rows kept per worker process (pagecache.py); 0 turns it off.
         "LIST_CACHE_SIZE": env_int(env, "NOTEJAM_LIST_CACHE_SIZE", 512),
         # ... and at most this many bytes of them (the page text), whichever bound comes first.
         "LIST_CACHE_BYTES": env_int(env, "NOTEJAM_LIST_CACHE_BYTES", 16 * 1024 * 1024),

@@ -5,15 +5,16 @@ from __future__ import annotations
 import functools
 import os
 import sqlite3
+import time
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
-from flask import has_request_context, request
+from flask import current_app, g, has_request_context, request
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import MetaData, event
+from sqlalchemy import MetaData, bindparam, event, select
 from sqlalchemy.engine import Dialect, Engine, make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql import Executable
 
@@ -91,6 +92,102 @@ def configure_reads_engine(config: MutableMapping[str, Any]) -> None:
     config["SQLALCHEMY_BINDS"] = {**(config.get("SQLALCHEMY_BINDS") or {}), READS: options}
 
 
+# The engine of the read replica (SQLALCHEMY_READER_URI), when there is one.
+READER = "reader"
+# An unreachable reader is left alone this long (seconds): its requests read from the writer.
+READER_RETRY_AFTER = 5.0
+
+
+def configure_reader_engine(config: MutableMapping[str, Any]) -> None:
+    """Add the reader's engine, with the writer's options (pool, TLS, hidden parameters)."""
+    url = config.get("SQLALCHEMY_READER_URI")
+    if not url:
+        return
+    options: dict[str, Any] = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    options["url"] = make_url(url)
+    config["SQLALCHEMY_BINDS"] = {**(config.get("SQLALCHEMY_BINDS") or {}), READER: options}
+
+
+class ReaderHealth:
+    """When the reader last failed: it is skipped (the writer used) for READER_RETRY_AFTER seconds."""
+
+    def __init__(self) -> None:
+        self.skip_until = 0.0
+        self.failures = 0
+
+    def usable(self) -> bool:
+        return time.monotonic() >= self.skip_until
+
+    def failed(self) -> None:
+        self.failures += 1
+        self.skip_until = time.monotonic() + READER_RETRY_AFTER
+
+
+def _reader_health() -> ReaderHealth:
+    return current_app.extensions.setdefault("notejam.reader_health", ReaderHealth())
+
+
+@functools.cache
+def _reader_user() -> Executable:
+    """The reader's copy of the user's row: it serves the user once it holds their latest write."""
+    from .models import User  # models imports this module
+
+    return select(User.data_version, User.created_at).where(User.id == bindparam("user_id"))
+
+
+def request_reader() -> Engine | None:
+    """The engine this request's reads go to instead of the writer, or None for the writer.
+
+    Only a signed-in GET or HEAD request reads from the reader (any other request may have
+    written in its transaction), and only when the reader's copy of the user's row has the data
+    version the request read from the writer (auth.load_user): every write to the user's pads,
+    notes or account bumps it in the writing transaction (dataversion.py), and a replica applies
+    transactions in commit order, so such a reader holds all of the user's own writes and rows
+    read there later are no older. Otherwise the writer answers (read-your-writes). Decided once
+    per request, on the first read that asks; a list page served from the page cache never asks.
+    """
+    if not has_request_context() or request.method not in ("GET", "HEAD"):
+        return None
+    engine = db.engines.get(READER)
+    if engine is None:
+        return None
+    if "notejam_reader" not in g:
+        g.notejam_reader = _reader_if_current(engine)
+    return g.notejam_reader
+
+
+def _reader_if_current(engine: Engine) -> Engine | None:
+    user = g.get("_login_user")  # Flask-Login's user for this request, without loading it again
+    version = getattr(user, "data_version", None)
+    if version is None or not getattr(user, "is_authenticated", False):
+        return None
+    health = _reader_health()
+    if not health.usable():
+        return None
+    try:
+        with engine.connect() as connection:
+            row = connection.execute(_reader_user(), {"user_id": user.id}).first()
+    except DBAPIError:
+        health.failed()
+        return None
+    if row is None or row.created_at != user.created_at or row.data_version < version:
+        return None  # lagging behind this user's writes (or another account under this id)
+    return engine
+
+
+def _read_on_reader(
+    engine: Engine, statement: Executable, parameters: Mapping[str, Any]
+) -> list[tuple[Any, ...]] | None:
+    """Rows from the reader, or None when it failed (then skipped for a while, the writer used)."""
+    try:
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(statement, parameters)]
+    except DBAPIError:
+        _reader_health().failed()
+        g.notejam_reader = None
+        return None
+
+
 @functools.lru_cache(maxsize=64)
 def _compiled(statement: Executable, dialect: Dialect) -> tuple[str, tuple[str, ...] | None]:
     """The statement's SQL for this dialect, and its parameter names in order if positional."""
@@ -108,10 +205,17 @@ def read_rows(statement: Executable, parameters: Mapping[str, Any]) -> list[tupl
     """Every row (plain tuples) of a read-only statement, in one round trip on MySQL (see _read).
 
     Only a GET or HEAD request reads outside its transaction: any other request may have written
-    in its transaction already, and reads it there (seeing its own writes) on the session.
+    in its transaction already, and reads it there (seeing its own writes) on the session. A
+    signed-in GET or HEAD reads from the reader when one is configured and current for the user
+    (request_reader).
     """
     if has_request_context() and request.method not in ("GET", "HEAD"):
         return [tuple(row) for row in db.session.connection().execute(statement, parameters)]
+    reader = request_reader()
+    if reader is not None:
+        rows = _read_on_reader(reader, statement, parameters)
+        if rows is not None:
+            return rows
     return _read(statement, parameters, first_only=False)
 
 

@@ -44,7 +44,7 @@ class User(UserMixin, db.Model):
     # scrypt/argon2 strings run past 100 characters; 255 leaves room for stronger parameters.
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
-    # Bumped with every write to the user's pads or notes: the key of the list cache (listcache.py).
+    # Bumped with every write to the user's pads or notes: the key of the list cache (pagecache.py).
     data_version: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
     def get_id(self) -> str:

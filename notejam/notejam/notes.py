@@ -16,7 +16,6 @@ from flask import (
     abort,
     current_app,
     flash,
-    g,
     redirect,
     render_template,
     request,
@@ -28,13 +27,12 @@ from markupsafe import Markup, escape
 from sqlalchemy import bindparam, delete, select
 from wtforms.fields.choices import SelectChoice
 
-from .auth import PadRow, SignedInUser, read_pads
+from .auth import PadRow
 from .dates import current_day, humandate
 from .db import db, read_rows
 from .forms import ConfirmForm, NoteForm
-from .listcache import CachedRows, ListCache, bump_data_version
 from .models import MAX_ID, Note, utcnow
-from .sessions import fill_csrf_token, placeholder_token
+from .pagecache import CachedRows, cached_page, page_cache, placeholder_token
 
 bp = Blueprint("notes", __name__)
 
@@ -48,17 +46,8 @@ DEFAULT_ORDER = "-updated_at"
 
 
 def user_pads() -> list[PadRow]:
-    """The signed-in user's pads as (id, name) rows, by name (one query per request at most).
-
-    Normally the signed-in user's own (SignedInUser.pads); queried here only when the user signed
-    in during this very request (an ORM User).
-    """
-    user = current_user._get_current_object()
-    if isinstance(user, SignedInUser):
-        return user.pads
-    if "user_pads" not in g:
-        g.user_pads = read_pads(user.id)
-    return g.user_pads
+    """The signed-in user's pads as (id, name) rows, by name (one query per request at most)."""
+    return current_user.pads
 
 
 def owned_pad(pad_id: int) -> Any:
@@ -112,7 +101,7 @@ class ListRequest:
     @property
     def key(self) -> tuple[Any, ...]:
         """The list cache's key: any write to the user's pads or notes changes the data version,
-        read with the user in this request (listcache.py)."""
+        read with the user in this request (pagecache.py)."""
         user = current_user._get_current_object()
         return (
             user.id,
@@ -153,7 +142,7 @@ def list_request(pad_id: int | None = None) -> ListRequest:
 
 def list_notes(wanted: ListRequest, key: tuple[Any, ...] | None = None) -> NotePage:
     """One page of the user's notes (or a pad's), its rows rendered, from the list cache if there."""
-    cache: ListCache = current_app.extensions["notejam.list_cache"]
+    cache = page_cache()
     key = ("rows", *(key or wanted.key))
     entry = cache.get(key)
     if entry is None:
@@ -175,7 +164,7 @@ def list_page(pad_id: int | None) -> str:
     """A note list page (all notes, or a pad's): from the list cache when it can be.
 
     The cached page holds everything but the CSRF token, which is put in for every request
-    (sessions.csrf_token, as the template would); a page with a flashed message to show is rendered
+    (pagecache.fill_csrf_token, as the template would); a page with a flashed message to show is rendered
     in full (its rows may still come from the cache).
 
     A pad page is looked up in the cache before the pad's ownership is checked: only a page made
@@ -188,34 +177,35 @@ def list_page(pad_id: int | None) -> str:
         pad = owned_pad(pad_id) if pad_id is not None else None
         listing = list_notes(wanted, key)
         return render_template("notes/list.html", listing=listing, pad=pad, pads=user_pads())
-    cache: ListCache = current_app.extensions["notejam.list_cache"]
     page_key = ("page", current_user.email, *key)
-    shell = cache.get(page_key)
-    if shell is None:
+
+    def render() -> str:
         pad = owned_pad(pad_id) if pad_id is not None else None  # 404 before anything is cached
         listing = list_notes(wanted, key)
-        shell = render_template(
+        return render_template(
             "notes/list.html", listing=listing, pad=pad, pads=user_pads(), csrf_token=placeholder_token
         )
-        cache.put(page_key, shell)
-    return fill_csrf_token(shell)
+
+    return cached_page(page_key, render)
 
 
 def note_rows(notes: list[Any], with_pad: bool, day: int | None = None) -> Markup:
     """The <tr> rows of a note list.
 
     Python rather than a Jinja loop: a 50-row list spent most of its render time in per-row
-    template calls. Every user-supplied value still goes through escape().
+    template calls. Every user-supplied value still goes through escape(). Links come from
+    url_for, as the templates' do: rows are cached, so it costs once per version of a list.
     """
-    root = escape(request.script_root)
     pad_names = {pad.id: pad.name for pad in user_pads()} if with_pad else {}
     parts = []
     for note_id, name, updated_at, note_pad_id in notes:
-        parts.append(f'<tr><td class="name"><a href="{root}/notes/{note_id}/">{escape(name)}</a></td>')
+        link = escape(url_for("notes.detail", note_id=note_id))
+        parts.append(f'<tr><td class="name"><a href="{link}">{escape(name)}</a></td>')
         if with_pad:
             if note_pad_id:
                 pad_name = escape(pad_names.get(note_pad_id, ""))
-                parts.append(f'<td class="pad"><a href="{root}/pads/{note_pad_id}/">{pad_name}</a></td>')
+                pad_link = escape(url_for("pads.detail", pad_id=note_pad_id))
+                parts.append(f'<td class="pad"><a href="{pad_link}">{pad_name}</a></td>')
             else:
                 parts.append('<td class="pad"><span class="muted">No pad</span></td>')
         parts.append(f'<td class="date">{humandate(updated_at, day=day)}</td></tr>\n')
@@ -270,7 +260,6 @@ def create():
                 abort(404)
             form.pad.data = str(owned_pad(preselect_id).id)
     if form.validate_on_submit():
-        bump_data_version(current_user.id)
         now = utcnow()
         note = Note(
             user_id=current_user.id,
@@ -318,7 +307,6 @@ def edit(note_id: int):
     note = owned_note_or_404(note_id)
     form = _note_form(note)
     if form.validate_on_submit():
-        bump_data_version(current_user.id)
         note.name = form.name.data
         note.text = form.text.data
         note.pad_id = _chosen_pad_id(form)
@@ -337,7 +325,6 @@ def delete_note(note_id: int):
     form = ConfirmForm()
     if form.validate_on_submit():
         pad_id = note.pad_id
-        bump_data_version(current_user.id)
         db.session.execute(delete(Note).where(Note.id == note.id, Note.user_id == current_user.id))
         db.session.commit()
         flash("The note is deleted.", "success")

@@ -6,9 +6,9 @@ from flask import Blueprint, current_app, flash, redirect, render_template, url_
 from flask_login import current_user, login_required
 from sqlalchemy import delete, func, select, update
 
+from .dataversion import lock_user
 from .db import db
 from .forms import ConfirmForm, PadForm
-from .listcache import bump_data_version
 from .models import Pad
 from .notes import list_page, owned_pad, user_pads
 
@@ -20,9 +20,9 @@ bp = Blueprint("pads", __name__, url_prefix="/pads")
 def create():
     form = PadForm()
     if form.validate_on_submit():
-        # The version bump locks the user's row first: concurrent creates queue here, so the
-        # count below cannot be passed by two of them at once.
-        bump_data_version(current_user.id)
+        # The user's row locked first: concurrent creates queue here, so the count below cannot
+        # be passed by two of them at once.
+        lock_user(db.session, current_user.id)
         quota = current_app.config["MAX_PADS_PER_USER"]
         owned = db.session.execute(
             select(func.count()).select_from(Pad).where(Pad.user_id == current_user.id)
@@ -53,7 +53,6 @@ def edit(pad_id: int):
     pad = owned_pad(pad_id)
     form = PadForm(data={"name": pad.name})
     if form.validate_on_submit():
-        bump_data_version(current_user.id)  # pad names show in the note lists' rows
         db.session.execute(
             update(Pad).where(Pad.id == pad.id, Pad.user_id == current_user.id).values(name=form.name.data)
         )
@@ -70,7 +69,6 @@ def delete_pad(pad_id: int):
     form = ConfirmForm()
     if form.validate_on_submit():
         # The database deletes the pad's notes through the foreign key's ON DELETE CASCADE.
-        bump_data_version(current_user.id)
         db.session.execute(delete(Pad).where(Pad.id == pad.id, Pad.user_id == current_user.id))
         db.session.commit()
         flash("The pad and its notes are deleted.", "success")

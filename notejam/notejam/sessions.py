@@ -14,25 +14,20 @@ cookies it has verified and the tokens it has signed, a few thousand of each:
 - A signed CSRF token is remembered only while tokens do not expire (``WTF_CSRF_TIME_LIMIT`` is
   None, the token living as long as the session); with a time limit every page signs anew.
 
-Pages that are the same for everyone but the CSRF token (a list page for its user, an empty form
-for visitors not signed in) are cached with a placeholder where the token goes, filled in per
-request (``fill_csrf_token``).
+Cached pages carry a placeholder where the token goes, filled in per request (pagecache.py).
 """
 
 from __future__ import annotations
 
 import copy
 import functools
-import secrets
 import time
 from typing import Any
 
-from flask import Flask, current_app, g, render_template, request, session
+from flask import Flask, current_app, g, request, session
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
-from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from markupsafe import Markup, escape
 from werkzeug.http import parse_cookie
 
 VERIFIED_COOKIES = 4096
@@ -117,53 +112,3 @@ def csrf_token() -> str:
     if field not in context:
         setattr(context, field, _signed_token(app.config.get("WTF_CSRF_SECRET_KEY") or app.secret_key, raw))
     return getattr(context, field)
-
-
-# Stands in for the CSRF token in a cached page. User data cannot contain it: every value from
-# users is escaped, and escaping turns "<" into "&lt;". Templates that call csrf_token() get it as
-# Markup (left as it is); a WTForms hidden field escapes it, hence the second form.
-CSRF_PLACEHOLDER = f"<csrf-{secrets.token_hex(16)}>"
-_ESCAPED_PLACEHOLDER = str(escape(CSRF_PLACEHOLDER))
-
-
-def placeholder_token() -> Markup:
-    return Markup(CSRF_PLACEHOLDER)  # noqa: S704 - a constant of ours, replaced before sending
-
-
-def fill_csrf_token(page: str) -> str:
-    """A cached page with this request's CSRF token where the placeholder is."""
-    token = str(escape(csrf_token()))
-    return page.replace(CSRF_PLACEHOLDER, token).replace(_ESCAPED_PLACEHOLDER, token)
-
-
-def anonymous_form_page(template: str, form: Any) -> str:
-    """An empty form page (sign-in, sign-up, forgot password) for someone not signed in.
-
-    Such a page is the same for every visitor but for the CSRF token: it is rendered once per
-    worker with a placeholder in the token field and the visitor's own token is put in for every
-    request. A POST (its entered values and errors), a signed-in user and a page with a flash
-    message to show are rendered as usual; so is a page in which the visitor's token still shows
-    (never cached, whatever renders it).
-    """
-    if request.method != "GET" or form.errors or current_user.is_authenticated or "_flashes" in session:
-        return render_template(template, form=form)
-    token_name = form.meta.csrf_field_name
-    token_field = form[token_name] if form.meta.csrf and token_name in form else None
-    cache = current_app.extensions["notejam.list_cache"]
-    key = ("anonymous form", template, request.script_root, token_field is not None)
-    page = cache.get(key)
-    if page is None:
-        if token_field is None:
-            page = render_template(template, form=form)
-        else:
-            # The field took the visitor's token when the form was made: swap it for the render.
-            visitors_token = token_field.current_token
-            token_field.current_token = CSRF_PLACEHOLDER
-            try:
-                page = render_template(template, form=form)
-            finally:
-                token_field.current_token = visitors_token
-            if visitors_token and visitors_token in page:
-                return fill_csrf_token(page)
-        cache.put(key, page)
-    return fill_csrf_token(page) if token_field is not None else page

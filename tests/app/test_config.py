@@ -3,7 +3,7 @@
 import pytest
 
 from notejam import create_app
-from notejam.config import ConfigError, database_url, from_environment
+from notejam.config import ConfigError, database_url, from_environment, reader_url
 from notejam.db import db
 
 CONFIG_VARIABLES = (
@@ -14,6 +14,8 @@ CONFIG_VARIABLES = (
     "DB_NAME",
     "DB_USER",
     "DB_PASSWORD",
+    "DB_READER_HOST",
+    "DATABASE_READER_URL",
     "DB_SSL_CA",
     "DB_DRIVER",
     "FLASK_DEBUG",
@@ -178,3 +180,20 @@ def test_mail_goes_to_the_outbox_when_set_and_to_ses_in_aws(tmp_path):
 def test_bad_booleans_name_the_variable(tmp_path):
     with pytest.raises(ConfigError, match="SESSION_COOKIE_SECURE"):
         from_environment({"SECRET_KEY": "k", "SESSION_COOKIE_SECURE": "maybe"}, str(tmp_path), False)
+
+
+def test_db_reader_host_is_the_writers_url_on_another_host(tmp_path):
+    env = {"DB_HOST": "writer.example", "DB_PORT": "3307", "DB_USER": "app", "DB_PASSWORD": "p@ss"}
+    writer, _ = database_url(env, str(tmp_path))
+    assert reader_url(env, writer) is None  # unset: every read on the writer, as before
+    env["DB_READER_HOST"] = "reader.example"
+    assert reader_url(env, writer) == "mysql+mysqldb://app:p%40ss@reader.example:3307/notejam?charset=utf8mb4"
+    config = from_environment({**env, "SECRET_KEY": "k"}, str(tmp_path), testing=True)
+    assert config["SQLALCHEMY_READER_URI"] == reader_url(env, writer)
+
+
+def test_database_reader_url_is_taken_as_it_is_and_db_reader_host_needs_mysql(tmp_path):
+    writer = "sqlite:///" + str(tmp_path / "notejam.db")
+    assert reader_url({"DATABASE_READER_URL": "sqlite:////srv/copy.db"}, writer) == "sqlite:////srv/copy.db"
+    with pytest.raises(ConfigError, match="DB_READER_HOST"):
+        reader_url({"DB_READER_HOST": "reader.example"}, writer)

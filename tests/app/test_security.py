@@ -13,8 +13,8 @@ from werkzeug.routing import IntegerConverter
 import notejam.auth
 from notejam.config import ConfigError, from_environment
 from notejam.db import db
-from notejam.listcache import ListCache
 from notejam.models import Pad, User, UserSession, utcnow
+from notejam.pagecache import PageCache
 from tests.app.conftest import PASSWORD, AuthActions
 from tests.app.test_auth import reset_link_from, reset_mails
 from tests.app.test_csrf import csrf_token_in
@@ -148,7 +148,7 @@ def test_the_longest_note_in_four_byte_characters_still_saves(client, auth):
 
 
 def test_the_list_cache_stays_within_its_byte_bound():
-    cache = ListCache(size=10_000, max_bytes=200_000)
+    cache = PageCache(size=10_000, max_bytes=200_000)
     for number in range(500):
         cache.put(("page", number), "x" * 10_000)
     assert cache.bytes <= 200_000 and 0 < len(cache) < 20
@@ -160,7 +160,7 @@ def test_the_list_cache_stays_within_its_byte_bound():
 def test_pages_past_the_last_are_404_and_never_cached(app, client, auth, make_note):
     auth.signup_and_signin()
     make_note("only one")
-    cache = app.extensions["notejam.list_cache"]
+    cache = app.extensions["notejam.page_cache"]
     client.get("/")
     cached = len(cache)
     for page in (2, 3, 1200):

@@ -76,7 +76,7 @@ def test_the_list_pages_csrf_token_is_accepted(make_app, time_limit):
 @pytest.mark.parametrize("path", ["/signin/", "/signup/", "/forgot-password/"])
 def test_each_visitor_of_a_cached_form_page_gets_a_token_of_their_own(make_app, path):
     # Empty form pages for visitors who are not signed in are cached with a placeholder for the
-    # CSRF token (sessions.anonymous_form_page): the first visitor's token must never be served
+    # CSRF token (pagecache.anonymous_form_page): the first visitor's token must never be served
     # to the next, and each token works for its own session only.
     app = make_app(WTF_CSRF_ENABLED=True)
     first, second = app.test_client(), app.test_client()

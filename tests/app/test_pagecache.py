@@ -1,4 +1,4 @@
-"""The list cache (notejam/listcache.py): rendered list rows keyed by the user's data version.
+"""The page cache (notejam/pagecache.py): rendered lists and pages keyed by the user's data version.
 
 Every write to a user's pads or notes bumps users.data_version in the same transaction, so a
 list never shows rows older than the last write, in this worker or in any other.
@@ -11,8 +11,8 @@ from sqlalchemy import delete, insert, select, update
 from werkzeug.security import generate_password_hash
 
 from notejam.db import db
-from notejam.listcache import CachedRows, ListCache
 from notejam.models import User
+from notejam.pagecache import CSRF_PLACEHOLDER, CachedRows, PageCache, page_cache, store_page
 
 from .conftest import PASSWORD, AuthActions
 from .test_csrf import csrf_token_in, sign_up_and_in
@@ -47,7 +47,7 @@ def test_a_repeated_list_is_served_from_the_cache_with_one_query(
 
 
 def test_the_cache_is_bounded_and_can_be_turned_off(make_app, record_statements):
-    cache = ListCache(2)
+    cache = PageCache(2)
     for number in range(3):
         cache.put((number,), CachedRows("", 0, False))
         cache.get((0,))  # keep the first one recently used
@@ -300,3 +300,47 @@ def test_every_write_shows_in_the_next_note_page_and_sidebar(client, auth, make_
     assert f'href="/pads/{spare}/"' not in note_page()
     assert client.post(f"/notes/{note}/delete/").status_code == 302
     assert client.get(f"/notes/{note}/").status_code == 404
+
+
+def test_a_page_holding_the_sessions_csrf_token_is_never_stored(make_app):
+    app = make_app(WTF_CSRF_ENABLED=True)
+    with app.test_request_context("/"):
+        from flask import session
+        from flask_wtf.csrf import generate_csrf
+
+        signed = generate_csrf()
+        cache = page_cache()
+        assert not store_page(("leaky",), f"<input value={signed}>")
+        assert not store_page(("raw",), f"<p>{session['csrf_token']}</p>")
+        assert cache.get(("leaky",)) is None and cache.get(("raw",)) is None
+        assert store_page(("safe",), f"<input value={CSRF_PLACEHOLDER}>")
+        assert cache.get(("safe",)) is not None
+
+
+def test_a_form_page_rendered_with_the_visitors_token_is_not_cached(make_app, monkeypatch):
+    # A template that called the real csrf_token() shows the visitor's token: store_page refuses
+    # the page, and the next visitor gets their own token, not the first one's.
+    from flask_wtf.csrf import generate_csrf
+
+    import notejam.pagecache
+
+    real_render = notejam.pagecache.render_template
+    monkeypatch.setattr(
+        notejam.pagecache,
+        "render_template",
+        lambda *args, **kwargs: real_render(*args, **kwargs) + f'<i id="leak">{generate_csrf()}</i>',
+    )
+    app = make_app(WTF_CSRF_ENABLED=True)
+    first, second = app.test_client(), app.test_client()
+    one, two = first.get("/signin/").data.decode(), second.get("/signin/").data.decode()
+    assert csrf_token_in(one.encode()) != csrf_token_in(two.encode())
+    assert csrf_token_in(one.encode()) not in two
+    assert len(app.extensions["notejam.page_cache"]) == 0
+
+
+def test_note_rows_link_through_url_for_under_a_script_root(client, auth, make_pad, make_note):
+    auth.signup_and_signin()
+    pad = make_pad("Work")
+    note = make_note("linked", pad=pad)
+    page = client.get("/", base_url="http://localhost/app").data.decode()
+    assert f'href="/app/notes/{note}/"' in page and f'href="/app/pads/{pad}/"' in page
