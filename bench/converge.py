@@ -3,8 +3,9 @@
     python bench/converge.py [--inventory local] [--runs 3] [--tags network] [--out FILE]
 
 Starts a private emulator on a free port, converges ``site.yml`` once (timed), re-runs it
-``--runs`` times (each timed, with the API calls counted at the emulator by operation), and
-prints a Markdown report (also written to ``--out`` when given). Not a test: the figures depend
+``--runs`` times (each timed, with the API calls counted at the emulator by operation), then runs
+the drift check (``playbooks/drift.yml --check``) ``--runs`` times, and prints a Markdown report
+(also written to ``--out`` when given). Not a test: the figures depend
 on the machine and its load, which the report records.
 """
 
@@ -25,12 +26,12 @@ from tests.emulator.ctl import Emulator, apply_client_env  # noqa: E402
 from tests.integration.conftest import RECAP, create_shared_zone_with  # noqa: E402
 
 
-def run_playbook(env, inventory, extra):
+def run_playbook(env, inventory, extra, playbook="site.yml"):
     started = time.monotonic()
     proc = subprocess.run(  # noqa: S603
         [
             str(REPO / ".venv" / "bin" / "ansible-playbook"),
-            "site.yml",
+            playbook,
             "-i",
             f"inventories/{inventory}",
             *extra,
@@ -78,6 +79,12 @@ def main():
             emulator.reset_calls()
             elapsed, _, changed = run_playbook(env, args.inventory, extra)
             noops.append((elapsed, changed, emulator.calls()))
+        drifts = []
+        if not args.tags:
+            for _ in range(args.runs):
+                emulator.reset_calls()
+                elapsed, _, changed = run_playbook(env, args.inventory, ["--check"], "playbooks/drift.yml")
+                drifts.append((elapsed, changed, emulator.calls()))
     finally:
         emulator.stop()
 
@@ -100,9 +107,20 @@ def main():
         lines.append(
             f"| no-op re-run {i} | {elapsed:.1f} | {changed} | {calls['total']} | {calls['writes']} |"
         )
+    for i, (elapsed, changed, calls) in enumerate(drifts, 1):
+        lines.append(
+            f"| drift check {i} (`drift.yml --check`) | {elapsed:.1f} | {changed} | {calls['total']} "
+            f"| {calls['writes']} |"
+        )
     lines += [
         "",
-        f"No-op median: {median:.1f} s for {tasks} tasks; API calls of the last no-op run by operation:",
+        f"No-op median: {median:.1f} s for {tasks} tasks"
+        + (
+            f"; drift check median {statistics.median(t for t, _, _ in drifts):.1f} s (goal: 20 s)"
+            if drifts
+            else ""
+        )
+        + "; API calls of the last no-op run by operation:",
         "",
         "| operation | calls |",
         "|---|---|",

@@ -137,6 +137,16 @@ def leftovers(aws_client, env, region, fqdn):
             for b in aws_client("s3", region).list_buckets()["Buckets"]
             if b["Name"].startswith(prefix)
         ],
+        # The lock table stays (shared by the account's environments); the run's lock does not.
+        "locks": [
+            i["lock_id"]["S"]
+            for i in (
+                aws_client("dynamodb", region).scan(TableName="notejam-locks")["Items"]
+                if "notejam-locks" in aws_client("dynamodb", region).list_tables()["TableNames"]
+                else []
+            )
+            if i["lock_id"]["S"] == f"notejam-{env}"
+        ],
         "ecs_clusters": [
             c["clusterName"]
             for c in aws_client("ecs", region).describe_clusters(
