@@ -20,6 +20,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 60.0
+# Emulators started here (tests, `make demo`) run strict (tests/emulator/strict.py) with AWS's
+# delays scaled down to a tenth unless the environment says otherwise.
+DEFAULT_TIME_SCALE = "0.1"
 
 # What an AWS SDK needs to talk to the emulator and nothing else: botocore's own endpoint
 # variable plus credentials that cannot be real.
@@ -80,6 +83,8 @@ class Emulator:
     @classmethod
     def spawn(cls, port=0, log_path=None, extra_env=None):
         env = dict(os.environ, PYTHONUNBUFFERED="1", **(extra_env or {}))
+        env.setdefault("NOTEJAM_EMULATOR_STRICT", "1")
+        env.setdefault("NOTEJAM_EMULATOR_TIME_SCALE", DEFAULT_TIME_SCALE)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
         log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
         proc = subprocess.Popen(
@@ -110,6 +115,21 @@ class Emulator:
         req = urllib.request.Request(f"{self.url}/_harness/backup/age-vault-locks?days={days}", method="POST")
         with urllib.request.urlopen(req, timeout=10) as resp:
             return json.load(resp)["aged"]
+
+    def strict(self, **settings):
+        """Strict mode's settings (tests/emulator/strict.py), changed first when ``settings`` are
+        given: enabled, time_scale, throttle_every, throttle_burst."""
+        if settings:
+            req = urllib.request.Request(
+                f"{self.url}/_harness/strict",
+                data=json.dumps(settings).encode(),
+                method="POST",
+                headers={"Content-Type": "application/json"},
+            )
+        else:
+            req = f"{self.url}/_harness/strict"
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return json.load(resp)
 
     def reset_calls(self):
         req = urllib.request.Request(f"{self.url}/_harness/calls", method="DELETE")
