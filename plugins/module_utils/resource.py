@@ -54,8 +54,10 @@ RETRY_MAX_DELAY = 30
 # Every code with which a service that the modules call says "slow down" (each service's API
 # reference; AWSRetry knows only RequestLimitExceeded, Throttling and TooManyRequestsException):
 # ECS, ACM, Application Auto Scaling, ECR, Backup, CodeBuild, CloudWatch Logs, KMS, SSM, Secrets
-# Manager and WAFv2 say ThrottlingException; SNS says Throttled; S3 says SlowDown. The request was
-# refused, not processed, so any call may be sent again after one of them.
+# Manager and WAFv2 say ThrottlingException; SNS says Throttled; S3 says SlowDown; DynamoDB (the
+# environment's lock) says ThrottlingException, ProvisionedThroughputExceededException or
+# RequestLimitExceeded. The request was refused, not processed, so any call may be sent again
+# after one of them.
 THROTTLING_CODES = (
     "Throttling",
     "ThrottlingException",
@@ -67,6 +69,7 @@ THROTTLING_CODES = (
     "TooManyRequestsException",
     "SlowDown",
     "EC2ThrottledException",
+    "ProvisionedThroughputExceededException",
 )
 
 # Creates with neither a client token (botocore's model has none for them) nor a name AWS keeps

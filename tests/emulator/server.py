@@ -14,7 +14,7 @@ confirms every pending email/https subscription (their owners clicked the link).
 
 Environment read at start: MOTO_ECS_SERVICE_RUNNING and MOTO_ACM_VALIDATION_WAIT (set here to
 ``16`` and ``0`` unless given), as ARCHITECTURE.md fixes for the emulator, and strict mode's
-NOTEJAM_EMULATOR_STRICT ("1", the default, or "0") and NOTEJAM_EMULATOR_TIME_SCALE (see
+NOTEJAM_EMULATOR_STRICT ("1", or "0", the default) and NOTEJAM_EMULATOR_TIME_SCALE (see
 ``tests/emulator/strict.py``). ``GET /_harness/strict`` shows strict mode's settings and
 ``POST /_harness/strict`` (a JSON object) changes them in a running emulator.
 """

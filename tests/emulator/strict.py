@@ -1,8 +1,8 @@
 """The emulator's strict mode: AWS's documented unkindness, which moto leaves out.
 
 moto answers at once, never throttles and forgets nothing lingers. AWS does not, and code that
-passes only against the kind version breaks on a first real run. With strict mode on (the default;
-``NOTEJAM_EMULATOR_STRICT=0`` turns it off when debugging) the harness in front of moto:
+passes only against the kind version breaks on a first real run. With strict mode on (off by default;
+``NOTEJAM_EMULATOR_STRICT=1`` turns it on) the harness in front of moto:
 
 - throttles a steady, deterministic share of calls with each service's own error code;
 - hides a new EC2 resource for its first seconds (describes leave it out, calls naming it answer
@@ -20,7 +20,7 @@ AWS pages they copy are listed in ``tests/emulator/README.md``; each is cited ag
 Environment read by the emulator server (all optional):
 
 ======================================  =====================================================
-NOTEJAM_EMULATOR_STRICT                 "1" (default) on, "0" off
+NOTEJAM_EMULATOR_STRICT                 "1" on, "0" (default) off
 NOTEJAM_EMULATOR_TIME_SCALE             multiplies every emulated AWS delay (default 1.0)
 NOTEJAM_EMULATOR_THROTTLE_EVERY         throttle every Nth call to each service (default 15;
                                         0: never)
@@ -56,8 +56,8 @@ DEFAULT_THROTTLE_BURST = 1
 
 
 def strict_enabled():
-    """Whether strict mode is on: ``NOTEJAM_EMULATOR_STRICT`` is "1" (or unset) or "0"."""
-    value = os.environ.get(STRICT_VARIABLE, "1").strip()
+    """Whether strict mode is on: ``NOTEJAM_EMULATOR_STRICT`` is "1" or "0" (or unset)."""
+    value = os.environ.get(STRICT_VARIABLE, "0").strip()
     if value not in ("0", "1"):
         raise ValueError(f"{STRICT_VARIABLE}={value!r} is not accepted; accepted: 1 (on), 0 (off)")
     return value == "1"

@@ -58,8 +58,10 @@ def test_settings_are_read_from_the_environment(monkeypatch):
     monkeypatch.setenv(strict.SCALE_VARIABLE, "0.25")
     assert strict.strict_enabled() is False
     assert strict.scaled(8) == 2.0
-    monkeypatch.delenv(strict.STRICT_VARIABLE)
+    monkeypatch.setenv(strict.STRICT_VARIABLE, "1")
     assert strict.strict_enabled() is True
+    monkeypatch.delenv(strict.STRICT_VARIABLE)
+    assert strict.strict_enabled() is False
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "fast", ""])
