@@ -21,6 +21,14 @@ def emulator(tmp_path_factory):
 
 
 @pytest.fixture
+def strict_settings(emulator):
+    """Change the session emulator's strict-mode settings for one test; restored afterwards."""
+    saved = emulator.strict()
+    yield emulator.strict
+    emulator.strict(**saved)
+
+
+@pytest.fixture
 def emulator_env(emulator):
     """os.environ for a subprocess (ansible-playbook, molecule) that must reach the emulator."""
     env = apply_client_env(dict(os.environ), emulator.url)

@@ -2,6 +2,11 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """EC2 helpers shared by the modules that converge many EC2 resources in one call."""
 
+try:
+    import botocore.exceptions
+except ImportError:  # AnsibleAWSModule reports the missing dependency
+    botocore = None
+
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
 from ansible_collections.notejam.aws.plugins.module_utils.resource import tag_delta
 
@@ -22,3 +27,121 @@ def apply_ec2_tags(client, pending):
         client.create_tags(Resources=ids, Tags=ansible_dict_to_boto3_tag_list(dict(items)))
     for keys, ids in to_delete.items():
         client.delete_tags(Resources=ids, Tags=[{"Key": k} for k in keys])
+
+
+# What each EC2 create returns its new resource under, and the codes EC2 answers while that new id
+# has not propagated (https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html;
+# codes from https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html).
+_CREATED = {
+    "create_vpc": ("Vpc", "VpcId"),
+    "create_subnet": ("Subnet", "SubnetId"),
+    "create_internet_gateway": ("InternetGateway", "InternetGatewayId"),
+    "create_route_table": ("RouteTable", "RouteTableId"),
+    "allocate_address": (None, "AllocationId"),
+    "create_nat_gateway": ("NatGateway", "NatGatewayId"),
+    "create_security_group": (None, "GroupId"),
+    "create_vpc_endpoint": ("VpcEndpoint", "VpcEndpointId"),
+}
+NOT_FOUND_CODES = (
+    "InvalidVpcID.NotFound",
+    "InvalidSubnetID.NotFound",
+    "InvalidInternetGatewayID.NotFound",
+    "InvalidRouteTableID.NotFound",
+    "InvalidAllocationID.NotFound",
+    "NatGatewayNotFound",
+    "InvalidNatGatewayID.NotFound",
+    "InvalidGroup.NotFound",
+    "InvalidGroupId.NotFound",
+    "InvalidVpcEndpointId.NotFound",
+)
+# The describe call that names each kind of id, to wait until new ones are listed.
+_DESCRIBE = {
+    "vpc-": ("describe_vpcs", "VpcIds"),
+    "subnet-": ("describe_subnets", "SubnetIds"),
+    "igw-": ("describe_internet_gateways", "InternetGatewayIds"),
+    "rtb-": ("describe_route_tables", "RouteTableIds"),
+    "eipalloc-": ("describe_addresses", "AllocationIds"),
+    "nat-": ("describe_nat_gateways", "NatGatewayIds"),
+    "sg-": ("describe_security_groups", "GroupIds"),
+    "vpce-": ("describe_vpc_endpoints", "VpcEndpointIds"),
+}
+
+
+def _strings(value):
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _strings(item)
+
+
+class NewResourceAwareClient:
+    """An EC2 client that remembers the ids its creates returned, and gives a call naming one of
+    them time to see it: ``*.NotFound`` for a new id is retried (jittered, bounded by
+    ``timeout`` seconds), while ``NotFound`` for any other id fails at once as the error it is.
+
+    ``wait_listed()`` waits until every new id is described, so a read that lists by filter
+    right after the creates sees them all."""
+
+    def __init__(self, client, module, timeout=120):
+        self._client = client
+        self._module = module
+        self._timeout = timeout
+        self.new_ids = []
+
+    def __getattr__(self, name):
+        attr = getattr(self._client, name)
+        if not callable(attr) or name in ("get_waiter", "get_paginator", "can_paginate"):
+            return attr
+
+        def call(**params):
+            new = set(self.new_ids).intersection(_strings(params))
+            result = self._patiently(attr, name, params, new) if new else attr(**params)
+            if name in _CREATED:
+                container, key = _CREATED[name]
+                created = (result.get(container) or {}) if container else result
+                if created.get(key):
+                    self.new_ids.append(created[key])
+            return result
+
+        return call
+
+    def _patiently(self, attr, name, params, new):
+        import random
+        import time
+
+        from ansible_collections.notejam.aws.plugins.module_utils import resource
+
+        deadline = time.monotonic() + self._timeout
+        attempt = 0
+        while True:
+            try:
+                return attr(**params)
+            except botocore.exceptions.ClientError as e:
+                code = e.response.get("Error", {}).get("Code")
+                if code not in NOT_FOUND_CODES or time.monotonic() >= deadline:
+                    if code in NOT_FOUND_CODES:
+                        self._module.fail_json_aws(
+                            e,
+                            msg=f"Gave up after {self._timeout}s waiting for EC2 to know "
+                            f"{', '.join(sorted(new))} (created by this run) for {name}",
+                        )
+                    raise
+            attempt += 1
+            # Jittered and growing, at least a tenth of a second even when tests shorten delays.
+            time.sleep(max(0.1, random.uniform(0, min(resource.RETRY_DELAY * 2**attempt, 10))))  # noqa: S311 - jitter
+
+    def wait_listed(self):
+        """Wait until every id created through this client is described by EC2."""
+        by_kind = {}
+        for new_id in self.new_ids:
+            for prefix, (operation, key) in _DESCRIBE.items():
+                ids = by_kind.setdefault((operation, key), [])
+                if new_id.startswith(prefix) and new_id not in ids:
+                    ids.append(new_id)
+        for (operation, key), ids in by_kind.items():
+            if ids:
+                getattr(self, operation)(**{key: ids})

@@ -27,12 +27,14 @@ Every client comes from :func:`retrying_client`, so throttling and transient err
 with jittered backoff on every call, not only on the calls someone remembered to mark.
 """
 
+import random
 import re
 import time
 import uuid
 
 try:
     import botocore
+    import botocore.config
 except ImportError:  # AnsibleAWSModule reports the missing dependency
     botocore = None
 
@@ -49,30 +51,129 @@ RETRY_DELAY = 2
 RETRY_MAX_DELAY = 30
 
 
+# Every code with which a service that the modules call says "slow down" (each service's API
+# reference; AWSRetry knows only RequestLimitExceeded, Throttling and TooManyRequestsException):
+# ECS, ACM, Application Auto Scaling, ECR, Backup, CodeBuild, CloudWatch Logs, KMS, SSM, Secrets
+# Manager and WAFv2 say ThrottlingException; SNS says Throttled; S3 says SlowDown; DynamoDB (the
+# environment's lock) says ThrottlingException, ProvisionedThroughputExceededException or
+# RequestLimitExceeded. The request was refused, not processed, so any call may be sent again
+# after one of them.
+THROTTLING_CODES = (
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "Throttled",
+    "RequestLimitExceeded",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "SlowDown",
+    "EC2ThrottledException",
+    "ProvisionedThroughputExceededException",
+)
+
+# Creates with neither a client token (botocore's model has none for them) nor a name AWS keeps
+# unique: sent again after an answer that may hide a success (a 5xx, a dropped connection), they
+# make a second resource (or fail as a duplicate). Their clients retry throttling only, botocore's
+# own retries included, and the modules look the resource up by name or tag before sending the
+# create again (:func:`create_once`).
+UNTOKENED_CREATES = {
+    "ec2": (
+        "create_vpc",
+        "create_subnet",
+        "allocate_address",
+        "create_internet_gateway",
+        "create_security_group",
+    ),
+    "rds": ("create_db_cluster",),
+}
+
+
+class _ThrottleRetry(AWSRetry):
+    """AWSRetry that repeats a call only when AWS refused it for its rate."""
+
+    @staticmethod
+    def found(response_code, catch_extra_error_codes=None):
+        return response_code in THROTTLING_CODES
+
+
 class _RetryEveryCall(RetryingBotoClientWrapper):
     """amazon.aws's wrapper retries only calls made with ``aws_retry=True``; we retry all.
 
     Forgetting the flag on one call is how a throttled run fails half way. Reads are safe to
     repeat, and so are the writes the modules make: puts and tag calls are idempotent, creates are
     by name or carry a client token (RegisterTaskDefinition has neither: a repeat can only add an
-    identical revision, which the next run re-uses).
+    identical revision, which the next run re-uses). The creates in :data:`UNTOKENED_CREATES` go
+    through ``once``, a client without botocore's retries, and are repeated after throttling only.
     """
+
+    def __init__(self, client, retry, once=None, unsafe=()):
+        super().__init__(client, retry)
+        self._once = once
+        self._unsafe = frozenset(unsafe)
 
     def _create_optional_retry_wrapper_function(self, unwrapped):
         return self.retry(unwrapped)
 
+    def __getattr__(self, name):
+        if name in self._unsafe and self._once is not None:
+            wrapped = _ThrottleRetry.jittered_backoff(
+                retries=RETRIES, delay=RETRY_DELAY, max_delay=RETRY_MAX_DELAY
+            )(getattr(self._once(), name))
+            setattr(self, name, wrapped)
+            return wrapped
+        return super().__getattr__(name)
+
 
 def retrying_client(module, service, extra_retry_codes=(), **client_params):
-    """A boto3 client for ``service`` whose every call retries transient errors with jitter
-    (``client_params``, e.g. ``region``, go to ``module.client``)."""
+    """A boto3 client for ``service`` whose every call retries throttling and transient errors
+    with jitter (``client_params``, e.g. ``region``, go to ``module.client``)."""
     decorator = AWSRetry.jittered_backoff(
         retries=RETRIES,
         delay=RETRY_DELAY,
         max_delay=RETRY_MAX_DELAY,
-        catch_extra_error_codes=list(extra_retry_codes) or None,
+        catch_extra_error_codes=list(THROTTLING_CODES) + list(extra_retry_codes),
     )
     raw = module.client(service, **client_params)
-    return _RetryEveryCall(raw, decorator)
+    single = {}
+
+    def once():
+        if "client" not in single:
+            no_sdk_retries = botocore.config.Config(retries={"total_max_attempts": 1})
+            single["client"] = module.client(service, config=no_sdk_retries, **client_params)
+        return single["client"]
+
+    return _RetryEveryCall(raw, decorator, once, UNTOKENED_CREATES.get(service, ()))
+
+
+# Answers after which a create may have succeeded although it reports an error.
+_MAYBE_DONE_CODES = ("InternalError", "InternalFailure", "ServiceUnavailable", "Unavailable")
+
+
+def _may_have_succeeded(error):
+    if isinstance(error, botocore.exceptions.ClientError):
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+        return status >= 500 or error.response.get("Error", {}).get("Code") in _MAYBE_DONE_CODES
+    return isinstance(error, (botocore.exceptions.ConnectionError, botocore.exceptions.ReadTimeoutError))
+
+
+def create_once(create, find, what, attempts=3, find_attempts=4):
+    """``create()`` for a create without a client token; after an answer that may hide a success
+    (a 5xx, a dropped connection) the resource is looked up with ``find()`` (by name or tag; polled
+    a few times, as a new resource may not be listed at once) and returned when it is there, and
+    only otherwise created again. ``find()`` returns what ``create()`` would, or ``None``."""
+    for attempt in range(attempts):
+        try:
+            return create()
+        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+            if not _may_have_succeeded(e) or attempt == attempts - 1:
+                raise
+        for look in range(find_attempts):
+            found = find()
+            if found is not None:
+                return found
+            time.sleep(random.uniform(0, RETRY_DELAY * (look + 1)))  # noqa: S311 - jitter, not a secret
+    raise AssertionError(f"unreachable: creating {what}")
 
 
 def paginate(client, operation, result_key, **params):

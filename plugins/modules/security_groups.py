@@ -136,9 +136,10 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     ansible_dict_to_boto3_tag_list,
     boto3_tag_list_to_ansible_dict,
 )
-from ansible_collections.notejam.aws.plugins.module_utils.ec2 import apply_ec2_tags
+from ansible_collections.notejam.aws.plugins.module_utils.ec2 import NewResourceAwareClient, apply_ec2_tags
 from ansible_collections.notejam.aws.plugins.module_utils.resource import (
     AwsResource,
+    create_once,
     differences,
     merge_desired,
     paginate,
@@ -180,6 +181,9 @@ class SecurityGroups(AwsResource):
 
     def __init__(self, module):
         super().__init__(module)
+        # EC2 is eventually consistent: a group just created may answer NotFound, and a listing by
+        # VPC may leave it out, for a while.
+        self.client = NewResourceAwareClient(self.client, module)
         self.present = self.params["state"] == "present"
         self.spec = {g["key"]: g for g in self.params["groups"]}
         self.wanted_rules = {}
@@ -317,6 +321,16 @@ class SecurityGroups(AwsResource):
         return ranges
 
     # --- read: one describe for the VPC --------------------------------------------------------
+    def find_group_id(self, name):
+        """The id of the group ``name`` in the VPC, or ``None`` (a create whose answer was lost)."""
+        groups = self.client.describe_security_groups(
+            Filters=[
+                {"Name": "vpc-id", "Values": [self.params["vpc_id"]]},
+                {"Name": "group-name", "Values": [name]},
+            ]
+        )["SecurityGroups"]
+        return groups[0]["GroupId"] if groups else None
+
     def read(self):
         if not self.params["vpc_id"]:
             return []  # check mode before the VPC exists: nothing of the set exists either
@@ -448,17 +462,26 @@ class SecurityGroups(AwsResource):
         missing = [key for key in after["groups"] if key not in ids]
         for key in missing:
             want = after["groups"][key]
-            ids[key] = self.client.create_security_group(
-                GroupName=want["groupName"],
-                Description=want["description"],
-                VpcId=self.params["vpc_id"],
-                TagSpecifications=[
-                    {"ResourceType": "security-group", "Tags": ansible_dict_to_boto3_tag_list(want["tags"])}
-                ],
-            )["GroupId"]
+            ids[key] = create_once(
+                lambda want=want: self.client.create_security_group(
+                    GroupName=want["groupName"],
+                    Description=want["description"],
+                    VpcId=self.params["vpc_id"],
+                    TagSpecifications=[
+                        {
+                            "ResourceType": "security-group",
+                            "Tags": ansible_dict_to_boto3_tag_list(want["tags"]),
+                        }
+                    ],
+                )["GroupId"],
+                lambda want=want: self.find_group_id(want["groupName"]),
+                f"security group {want['groupName']}",
+            )
+            self.client.new_ids.append(ids[key])
         if missing:
             # Start from the rules AWS really gave the new groups (its default egress) rather
-            # than from an assumption about them.
+            # than from an assumption about them, once EC2 lists them all.
+            self.client.wait_listed()
             have_all = self.comparable(self.read())["groups"]
         for key, want in after["groups"].items():
             have = have_all[key]

@@ -170,10 +170,11 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     ansible_dict_to_boto3_tag_list,
     boto3_tag_list_to_ansible_dict,
 )
-from ansible_collections.notejam.aws.plugins.module_utils.ec2 import apply_ec2_tags
+from ansible_collections.notejam.aws.plugins.module_utils.ec2 import NewResourceAwareClient, apply_ec2_tags
 from ansible_collections.notejam.aws.plugins.module_utils.resource import (
     AwsResource,
     client_token,
+    create_once,
     paginate,
     shown,
     tags_after,
@@ -237,6 +238,8 @@ class Network(AwsResource):
 
     def __init__(self, module):
         super().__init__(module)
+        # EC2 is eventually consistent: what this run creates may answer NotFound for a while.
+        self.client = NewResourceAwareClient(self.client, module, timeout=self.params["wait_timeout"])
         self.prefix = self.params["name_prefix"]
         self.present = self.params["state"] == "present"
         self.azs = list(self.params["azs"] or [])
@@ -599,6 +602,8 @@ class Network(AwsResource):
             self.delete(raw)
             return None
         Converge(self, raw, before or {}, after).run()
+        # The read lists by filter: wait until what was created is listed.
+        self.client.wait_listed()
         return self.read()
 
     def create(self, after):  # pragma: no cover - apply() handles creation and update together
@@ -760,6 +765,12 @@ class Converge:
     def id_of(self, name):
         return self.ids.get(name, name)
 
+    def find_one(self, operation, key, filters, keep=lambda item: True):
+        """The first resource ``operation`` lists under ``key`` for ``filters`` (and ``keep``), or
+        ``None``: how a create whose answer was lost learns whether it happened."""
+        found = [i for i in getattr(self.client, operation)(Filters=filters)[key] if keep(i)]
+        return found[0] if found else None
+
     def run(self):
         self.vpc()
         self.subnets()
@@ -773,10 +784,17 @@ class Converge:
         want = self.after["vpc"]
         have = self.before.get("vpc")
         if have is None:
-            vpc = self.client.create_vpc(
-                CidrBlock=want["cidrBlock"], TagSpecifications=_tag_specs("vpc", want["tags"])
-            )["Vpc"]
+            vpc = create_once(
+                lambda: self.client.create_vpc(
+                    CidrBlock=want["cidrBlock"], TagSpecifications=_tag_specs("vpc", want["tags"])
+                )["Vpc"],
+                self.net.find_vpc,
+                f"VPC {self.net.vpc_name}",
+            )
             self.vpc_id = vpc["VpcId"]
+            self.client.new_ids.append(self.vpc_id)
+            # VpcAvailable fails at once on InvalidVpcID.NotFound: be sure EC2 knows the VPC first.
+            self.client.describe_vpcs(VpcIds=[self.vpc_id])
             wait_with_waiter(
                 self.net.module,
                 self.client,
@@ -799,13 +817,25 @@ class Converge:
         for name, want in self.after["subnets"].items():
             have = have_all.get(name)
             if have is None:
-                subnet = self.client.create_subnet(
-                    VpcId=self.vpc_id,
-                    CidrBlock=want["cidrBlock"],
-                    AvailabilityZone=want["availabilityZone"],
-                    TagSpecifications=_tag_specs("subnet", want["tags"]),
-                )["Subnet"]
+                subnet = create_once(
+                    lambda want=want: self.client.create_subnet(
+                        VpcId=self.vpc_id,
+                        CidrBlock=want["cidrBlock"],
+                        AvailabilityZone=want["availabilityZone"],
+                        TagSpecifications=_tag_specs("subnet", want["tags"]),
+                    )["Subnet"],
+                    lambda want=want: self.find_one(
+                        "describe_subnets",
+                        "Subnets",
+                        [
+                            {"Name": "vpc-id", "Values": [self.vpc_id]},
+                            {"Name": "cidr-block", "Values": [want["cidrBlock"]]},
+                        ],
+                    ),
+                    f"subnet {name}",
+                )
                 self.ids[name] = subnet["SubnetId"]
+                self.client.new_ids.append(subnet["SubnetId"])
                 have = {"mapPublicIpOnLaunch": subnet.get("MapPublicIpOnLaunch", False), "tags": want["tags"]}
             if have["mapPublicIpOnLaunch"] != want["mapPublicIpOnLaunch"]:
                 self.client.modify_subnet_attribute(
@@ -830,9 +860,19 @@ class Converge:
                 igw = detached[0]
                 have = {"tags": _tags(igw)}
             else:
-                igw = self.client.create_internet_gateway(
-                    TagSpecifications=_tag_specs("internet-gateway", want["tags"])
-                )["InternetGateway"]
+                igw = create_once(
+                    lambda: self.client.create_internet_gateway(
+                        TagSpecifications=_tag_specs("internet-gateway", want["tags"])
+                    )["InternetGateway"],
+                    lambda: self.find_one(
+                        "describe_internet_gateways",
+                        "InternetGateways",
+                        [{"Name": "tag:Name", "Values": [name]}],
+                        lambda g: not g.get("Attachments"),
+                    ),
+                    f"internet gateway {name}",
+                )
+                self.client.new_ids.append(igw["InternetGatewayId"])
                 have = {"tags": want["tags"]}
             self.ids[name] = igw["InternetGatewayId"]
             self.client.attach_internet_gateway(InternetGatewayId=self.ids[name], VpcId=self.vpc_id)
@@ -852,9 +892,19 @@ class Converge:
                     spare.remove(address)
                     address_tags = _tags(address)
                 else:
-                    address = self.client.allocate_address(
-                        Domain="vpc", TagSpecifications=_tag_specs("elastic-ip", want["addressTags"])
+                    address = create_once(
+                        lambda want=want: self.client.allocate_address(
+                            Domain="vpc", TagSpecifications=_tag_specs("elastic-ip", want["addressTags"])
+                        ),
+                        lambda name=name: self.find_one(
+                            "describe_addresses",
+                            "Addresses",
+                            [{"Name": "tag:Name", "Values": [name]}, {"Name": "domain", "Values": ["vpc"]}],
+                            lambda found: not found.get("AssociationId"),
+                        ),
+                        f"Elastic IP for {name}",
                     )
+                    self.client.new_ids.append(address["AllocationId"])
                     address_tags = want["addressTags"]
                 nat = self.client.create_nat_gateway(
                     SubnetId=self.id_of(want["subnet"]),

@@ -13,11 +13,15 @@ confirms every pending email/https subscription (their owners clicked the link).
 ``--port 0`` a free port is chosen; the first line on stdout is ``READY <port>`` either way.
 
 Environment read at start: MOTO_ECS_SERVICE_RUNNING and MOTO_ACM_VALIDATION_WAIT (set here to
-``16`` and ``0`` unless given), as ARCHITECTURE.md fixes for the emulator.
+``16`` and ``0`` unless given), as ARCHITECTURE.md fixes for the emulator, and strict mode's
+NOTEJAM_EMULATOR_STRICT ("1", or "0", the default) and NOTEJAM_EMULATOR_TIME_SCALE (see
+``tests/emulator/strict.py``). ``GET /_harness/strict`` shows strict mode's settings and
+``POST /_harness/strict`` (a JSON object) changes them in a running emulator.
 """
 
 import argparse
 import io
+import json
 import os
 import signal
 import sys
@@ -42,6 +46,7 @@ from tests.emulator import fixes
 from tests.emulator.fixes import backup as backup_fixes
 from tests.emulator.fixes import sns as sns_fixes
 from tests.emulator.standins import CallLog, StandinError, identify, json_response
+from tests.emulator.strict import Strict, error_response
 
 
 def collect_standins():
@@ -54,10 +59,11 @@ def collect_standins():
 class Harness:
     """WSGI middleware: name and count each call, serve stand-ins, pass the rest to moto."""
 
-    def __init__(self, moto_app, standins):
+    def __init__(self, moto_app, standins, strict=None):
         self.moto_app = moto_app
         self.standins = standins
         self.calls = CallLog()
+        self.strict = strict or Strict()
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -68,9 +74,16 @@ class Harness:
         environ["wsgi.input"] = io.BytesIO(body)
         call = identify(environ, body)
         self.calls.record(call)
+        refused = self.strict.refuse(call)
+        if refused is not None:
+            code, status, message = refused
+            reason, headers, data = error_response(call.service, code, message, status)
+            start_response(reason, headers)
+            return [data]
+        self.strict.before_moto(call)
         handler = self.standins.get((call.service, call.operation))
         if handler is None:
-            return self.moto_app(environ, start_response)
+            return self._moto(environ, start_response, call)
         try:
             status, payload = handler(call)
         except StandinError as err:
@@ -80,6 +93,28 @@ class Harness:
                 {"__type": err.code, "message": err.message, "Message": err.message},
             )
         return json_response(start_response, status, payload)
+
+    def _moto(self, environ, start_response, call):
+        """moto's answer, passed through strict mode (which may learn from it or edit it)."""
+        captured = {}
+
+        def capture(status, headers, exc_info=None):
+            captured["status"], captured["headers"] = status, headers
+            return lambda data: None
+
+        chunks = self.moto_app(environ, capture)
+        try:
+            body = b"".join(chunks)
+        finally:
+            if hasattr(chunks, "close"):
+                chunks.close()
+        edited = self.strict.observe(call, captured["status"], body)
+        headers = captured["headers"]
+        if edited is not body:
+            headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+            headers.append(("Content-Length", str(len(edited))))
+        start_response(captured["status"], headers)
+        return [edited]
 
     def _control(self, environ, start_response, path):
         method = environ.get("REQUEST_METHOD", "GET")
@@ -101,6 +136,17 @@ class Harness:
             return json_response(
                 start_response, 200, {"confirmed": sns_fixes.confirm_all()}, "application/json"
             )
+        if path == "/_harness/strict" and method == "GET":
+            return json_response(start_response, 200, self.strict.settings(), "application/json")
+        if path == "/_harness/strict" and method == "POST":
+            # Tests of one behaviour change the settings of a running emulator (tests/emulator/strict.py).
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            settings = json.loads(environ["wsgi.input"].read(length) or b"{}")
+            try:
+                answer = self.strict.configure(settings)
+            except (TypeError, ValueError) as err:
+                return json_response(start_response, 400, {"message": str(err)}, "application/json")
+            return json_response(start_response, 200, answer, "application/json")
         return json_response(
             start_response, 404, {"message": f"no harness endpoint {path}"}, "application/json"
         )

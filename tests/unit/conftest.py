@@ -117,3 +117,21 @@ def run_module(monkeypatch):
         raise AssertionError("module returned without exit_json or fail_json")
 
     return run
+
+
+# A region no in-process test uses, so the session emulator's resources stay apart per test file.
+STRICT_REGION = "ap-southeast-2"
+
+
+@pytest.fixture
+def strict_aws(monkeypatch, emulator, strict_settings):
+    """Modules run against the session emulator in strict mode (tests/emulator/strict.py), without
+    throttling unless a test turns it on: AWS's eventual consistency, as real accounts show it."""
+    strict_settings(enabled=True, throttle_every=0, time_scale=0.1)
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in emulator.env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", STRICT_REGION)
+    monkeypatch.setenv("AWS_REGION", STRICT_REGION)
+    return strict_settings

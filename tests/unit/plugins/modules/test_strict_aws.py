@@ -1,0 +1,119 @@
+"""Modules against AWS's documented unkindness (the emulator's strict mode, tests/emulator/strict.py):
+EC2 resources not visible right after their create, throttling beyond the SDK's own retries, and a
+create without a client token whose success is hidden behind a 5xx."""
+
+import boto3
+import botocore.client
+import botocore.exceptions
+import pytest
+from ansible_collections.notejam.aws.plugins.modules import ecs_cluster, security_groups, vpc_network
+
+from tests.unit.conftest import STRICT_REGION
+
+TAGS = {"Project": "notejam", "Environment": "strict", "ManagedBy": "ansible"}
+
+
+def network_args(prefix, second_octet):
+    plan = {
+        tier: [f"10.{second_octet}.{base}.0/20", f"10.{second_octet}.{base + 16}.0/20"]
+        for tier, base in (("public", 0), ("app", 64), ("data", 128))
+    }
+    return {
+        "name_prefix": prefix,
+        "cidr_block": f"10.{second_octet}.0.0/16",
+        "subnets": plan,
+        "az_count": 2,
+        "tags": TAGS,
+    }
+
+
+def test_vpc_network_converges_while_new_resources_answer_not_found(strict_aws, run_module, api_calls):
+    """Defect 3: the VPC, subnets, gateway, addresses and tables answer NotFound for their first
+    moments; the module waits for them instead of failing, then a second run writes nothing."""
+    args = network_args("notejam-strict", 71)
+
+    first = run_module(vpc_network.main, args)
+    assert first.get("failed") is not True, first.get("msg")
+    assert first["changed"] is True
+    assert len(first["subnets"]["app"]) == 2 and first["internet_gateway_id"]
+    assert len(first["nat_gateway_ids"]) == 2 and all(first["nat_gateway_ids"])
+    api_calls.clear_calls()
+    second = run_module(vpc_network.main, args)
+    assert second["changed"] is False, second["changes"]
+    assert api_calls.writes == []
+
+
+def test_security_groups_wait_for_new_groups_to_be_listed(strict_aws, run_module, api_calls):
+    """Defect 3: a group just created is left out of a listing by VPC for a while (it used to be a
+    KeyError traceback); rules that name a new group wait for it too."""
+    ec2 = boto3.client("ec2", region_name=STRICT_REGION)
+    vpc_id = ec2.create_vpc(CidrBlock="10.72.0.0/16")["Vpc"]["VpcId"]
+    ec2.get_waiter("vpc_exists").wait(VpcIds=[vpc_id], WaiterConfig={"Delay": 1, "MaxAttempts": 10})
+    groups = [
+        {
+            "key": "alb",
+            "name": "notejam-strict-alb",
+            "description": "load balancer",
+            "ingress": [{"proto": "tcp", "ports": [443], "cidr_ip": "0.0.0.0/0"}],
+        },
+        {
+            "key": "app",
+            "name": "notejam-strict-app",
+            "description": "tasks",
+            "ingress": [{"proto": "tcp", "ports": [8000], "group": "alb"}],
+        },
+    ]
+    args = {"vpc_id": vpc_id, "groups": groups, "tags": TAGS}
+
+    first = run_module(security_groups.main, args)
+    assert first.get("failed") is not True, first.get("msg")
+    assert all(first["group_ids"].values())
+    api_calls.clear_calls()
+    second = run_module(security_groups.main, args)
+    assert second["changed"] is False, second["changes"]
+    assert api_calls.writes == []
+
+
+def test_throttling_beyond_the_sdks_retries_is_retried_for_every_service(strict_aws, run_module):
+    """Defect 7: ECS (like ACM, ECR, Backup, Application Auto Scaling) throttles with
+    ThrottlingException; six refusals in a row outlast botocore's own five attempts."""
+    strict_aws(throttle_every=2, throttle_burst=6)
+    result = run_module(ecs_cluster.main, {"name": "notejam-strict-cluster", "tags": TAGS})
+    assert result.get("failed") is not True, result.get("msg")
+    assert result["cluster"]["cluster_name"] == "notejam-strict-cluster"
+
+
+@pytest.fixture
+def create_vpc_answers_500_after_succeeding(monkeypatch):
+    """The first CreateVpc is carried out, then its answer is lost behind an InternalError (500)."""
+    original = botocore.client.BaseClient._make_api_call
+    seen = []
+
+    def flaky(self, operation_name, api_params):
+        result = original(self, operation_name, api_params)
+        if operation_name == "CreateVpc" and not seen:
+            seen.append(result)
+            raise botocore.exceptions.ClientError(
+                {
+                    "Error": {"Code": "InternalError", "Message": "An internal error has occurred"},
+                    "ResponseMetadata": {"HTTPStatusCode": 500},
+                },
+                operation_name,
+            )
+        return result
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", flaky)
+    return seen
+
+
+def test_a_create_without_client_token_is_not_sent_again_after_a_5xx(
+    aws, create_vpc_answers_500_after_succeeding, run_module
+):
+    """Defect 7: CreateVpc has no ClientToken; after a 5xx that hid a success the module finds the
+    VPC by its Name tag instead of making a second one."""
+    args = dict(network_args("notejam-5xx", 73), wait_timeout=5)
+    result = run_module(vpc_network.main, args)
+    assert result.get("failed") is not True, result.get("msg")
+    assert create_vpc_answers_500_after_succeeding, "the 5xx was not injected"
+    vpcs = boto3.client("ec2").describe_vpcs(Filters=[{"Name": "tag:Name", "Values": ["notejam-5xx-vpc"]}])
+    assert len(vpcs["Vpcs"]) == 1
