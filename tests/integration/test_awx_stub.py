@@ -1,18 +1,21 @@
-"""playbooks/awx.yml against a stand-in for the AWX API (tests/integration/awx_stub.py): twice.
+"""playbooks/awx.yml against a stand-in for the AWX API (tests/integration/awx_stub.py), four runs.
 
 No AWX server exists here. The stub keeps what the awx.awx modules send and answers in AWX's
 generic shapes, validating nothing, so this shows the playbook's own side: every name a task
 refers to resolves in the order the tasks run, the arguments reach the API as intended, and a
-second run makes no write. AWX's own validation, project syncs, inventory imports and schedule
+second run makes no write; a changed cron is reported by --check without a write, then updates
+that one schedule in place. AWX's own validation, project syncs, inventory imports and schedule
 next-run computation are not exercised.
 """
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.integration.awx_stub import AwxStub
 
@@ -20,6 +23,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("awx_stub")]
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+SCHEDULES = yaml.safe_load((REPO / "awx" / "settings.yml").read_text())["awx_schedules"]
 ENVIRONMENTS = ("dev", "test", "prod")
 
 
@@ -41,8 +45,17 @@ def awx():
     for name in ENVIRONMENTS:
         env[f"NOTEJAM_{name.upper()}_AWS_ACCESS_KEY_ID"] = f"AKIASTUB{name.upper()}"
         env[f"NOTEJAM_{name.upper()}_AWS_SECRET_ACCESS_KEY"] = _secret(name)
+    # Twice as configured, then the documented way to change a schedule (a new cron for drift_prod),
+    # first with --check, then for real.
+    changed = {**SCHEDULES, "drift_prod": {**SCHEDULES["drift_prod"], "cron": "45 3 * * 1-5"}}
+    passes = [
+        [],
+        [],
+        ["--check", "-e", json.dumps({"awx_schedules": changed})],
+        ["-e", json.dumps({"awx_schedules": changed})],
+    ]
     runs = []
-    for _ in range(2):
+    for extra in passes:
         proc = subprocess.run(
             [
                 str(BIN / "ansible-playbook"),
@@ -51,6 +64,7 @@ def awx():
                 "awx_project_url=https://git.example.com/ops/notejam.aws.git",
                 "-e",
                 "awx_execution_environment_image=registry.example.com/notejam-ee:0.1.0",
+                *extra,
             ],
             cwd=REPO,
             env=env,
@@ -137,6 +151,23 @@ def test_schedules_carry_the_rules_from_cron(awx):
         == "DTSTART;TZID=UTC:20260101T000000 RRULE:FREQ=DAILY;BYDAY=SA;BYHOUR=5;BYMINUTE=0;INTERVAL=1"
     )
     assert drill["unified_job_template"] == _one(stub, "job_templates", "notejam-test restore drill")["id"]
-    nightly = _one(stub, "schedules", "notejam drift_prod")
-    assert nightly["rrule"].endswith("RRULE:FREQ=DAILY;BYHOUR=2;BYMINUTE=30;INTERVAL=1")
-    assert nightly["unified_job_template"] == _one(stub, "job_templates", "notejam-prod drift check")["id"]
+    nightly = _one(stub, "schedules", "notejam drift_dev")
+    assert nightly["rrule"].endswith("RRULE:FREQ=DAILY;BYHOUR=2;BYMINUTE=0;INTERVAL=1")
+    assert nightly["unified_job_template"] == _one(stub, "job_templates", "notejam-dev drift check")["id"]
+
+
+def test_check_mode_reports_a_changed_schedule_and_writes_nothing(awx):
+    _, runs = awx
+    code, out, writes = runs[2]
+    assert code == 0, out[-4000:]
+    assert writes == []
+    assert "changed=1" in out
+
+
+def test_a_changed_cron_updates_only_that_schedule_in_place(awx):
+    stub, runs = awx
+    code, out, writes = runs[3]
+    assert code == 0, out[-4000:]
+    assert [write[:3] for write in writes] == [("PATCH", "schedules", "notejam drift_prod")], writes
+    rule = _one(stub, "schedules", "notejam drift_prod")["rrule"]
+    assert rule.endswith("RRULE:FREQ=DAILY;BYDAY=MO,TU,WE,TH,FR;BYHOUR=3;BYMINUTE=45;INTERVAL=1")
