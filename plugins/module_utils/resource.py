@@ -340,13 +340,17 @@ class AwsResource:
         """What the module returns under ``result_key``."""
         return snake(raw, self.verbatim_keys)
 
+    def presented(self, state):
+        """A compared state (before or after) as the module shows it in ``diff`` and check mode."""
+        return snake(state, self.verbatim_keys)
+
     def predicted(self, raw, after):
         """What check mode returns when something would change: the resource as it is (ARNs and
         other read-only fields) with the managed fields as they would become; ``{}`` for a delete."""
         if after is None:
             return {}
         current = self.returned(raw) if raw is not None else {}
-        return dict(current, **snake(after, self.verbatim_keys))
+        return dict(current, **self.presented(after))
 
     # --- the cycle ----------------------------------------------------------------------------
     def plan(self):
@@ -397,7 +401,10 @@ class AwsResource:
         self.module.exit_json(
             changed=changed,
             changes=changes,
-            diff={"before": snake(before, self.verbatim_keys), "after": snake(after, self.verbatim_keys)},
+            diff={
+                "before": self.presented(before) if before is not None else {},
+                "after": self.presented(after) if after is not None else {},
+            },
             **{self.result_key: resource},
             **extra_result,
         )

@@ -291,8 +291,13 @@ class CodepipelinePipeline(AwsResource):
         self.arn = raw and raw["pipelineArn"]
         return raw, before, after, changes
 
+    # camel_dict_to_snake_dict forgets its ignore list inside lists (stages[].actions[].configuration):
+    # shown() keeps user data such as the actions' configuration keys as they are, at any depth.
     def returned(self, raw):
         return shown(raw, verbatim=("tags", "configuration"))
+
+    def presented(self, state):
+        return shown(state, verbatim=("tags", "configuration"))
 
 
 def main():

@@ -23,7 +23,13 @@ UNCONDITIONED = {
 }
 # Services that document aws:SourceArn in the role's trust policy (VPC User Guide, flow logs IAM role;
 # RDS User Guide, Enhanced Monitoring confused deputy), with the ARN service it names.
-SOURCE_ARN = {"vpc-flow-logs.amazonaws.com": "ec2", "monitoring.rds.amazonaws.com": "rds"}
+# CodeBuild and CodePipeline user guides, "Cross-service confused deputy prevention" (service roles).
+SOURCE_ARN = {
+    "vpc-flow-logs.amazonaws.com": "ec2",
+    "monitoring.rds.amazonaws.com": "rds",
+    "codebuild.amazonaws.com": "codebuild",
+    "codepipeline.amazonaws.com": "codepipeline",
+}
 
 
 def group_vars(env, name):

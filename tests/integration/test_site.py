@@ -188,6 +188,36 @@ def leftovers(aws_client, env, region, fqdn):
         "event_rules": [
             r["Name"] for r in aws_client("events", region).list_rules(NamePrefix=prefix)["Rules"]
         ],
+        # The delivery tier (roles/codepipeline), in the inventories that own a pipeline.
+        "pipelines": [
+            p["name"]
+            for p in aws_client("codepipeline", region).list_pipelines()["pipelines"]
+            if p["name"].startswith(prefix)
+        ],
+        "codebuild_projects": [
+            name
+            for name in aws_client("codebuild", region).list_projects()["projects"]
+            if name.startswith(prefix)
+        ],
+        "build_log_groups": [
+            g["logGroupName"]
+            for g in aws_client("logs", region).describe_log_groups(
+                logGroupNamePrefix=f"/codebuild/{prefix}"
+            )["logGroups"]
+        ],
+        "connections": [
+            c["ConnectionName"]
+            for c in aws_client("codestar-connections", region).list_connections()["Connections"]
+            if c["ConnectionName"].startswith(prefix)
+        ],
+        "replication_rules": [
+            f["filter"]
+            for rule in (
+                aws_client("ecr", region).describe_registry().get("replicationConfiguration") or {}
+            ).get("rules", [])
+            for f in rule["repositoryFilters"]
+            if f["filter"].startswith(prefix)
+        ],
         "dns_records": [
             r["Name"]
             for zone in aws_client("route53", region).list_hosted_zones()["HostedZones"]
@@ -214,8 +244,25 @@ def test_inventory_converges_then_reruns_with_no_change_and_destroys(
     assert first.returncode == 0, first.tail()
     assert first.changed > 0
 
-    # The edge's protections, audited over all the environment has (tests/integration/security_audit.py).
+    # The delivery tier: the owners of a pipeline (local, prod) have it, in the order the issue fixes.
     region = settings["notejam_region"]
+    pipelines = aws_client("codepipeline", region).list_pipelines()["pipelines"]
+    if env in ("local", "prod"):
+        stages = aws_client("codepipeline", region).get_pipeline(name=f"notejam-{env}-delivery")["pipeline"][
+            "stages"
+        ]
+        wanted = ["Source", "Test", "Build", "Deploy-local"]
+        if env == "prod":
+            wanted = ["Source", "Test", "Build", "Deploy-dev", "Deploy-test", "Approve-prod", "Deploy-prod"]
+        assert [s["name"] for s in stages] == wanted
+    else:
+        assert pipelines == []
+        repositories = [
+            r["repositoryName"] for r in aws_client("ecr", region).describe_repositories()["repositories"]
+        ]
+        assert f"notejam-{env}-app" not in repositories, "dev and test pull from the delivery repository"
+
+    # The edge's protections, audited over all the environment has (tests/integration/security_audit.py).
     assert log_groups_without_kms(aws_client, env, region) == []
     problems, audited = service_trust_problems(aws_client, env, region)
     assert problems == [], problems
