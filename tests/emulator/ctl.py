@@ -20,6 +20,12 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 60.0
+# The local stand-in for the first build of an environment (tests/emulator/fixes/ecr.py): every
+# repository the emulator creates holds an image with these tags, as if the pipeline had pushed it.
+# The tag is the one the shipped inventories name (ecs_service_image_tag). Pass first_build=() to
+# see what a fresh AWS account does: an empty repository.
+FIRST_BUILD_TAGS = ("0.1.0",)
+FIRST_BUILD_ENV = "NOTEJAM_EMULATOR_FIRST_BUILD"
 
 # What an AWS SDK needs to talk to the emulator and nothing else: botocore's own endpoint
 # variable plus credentials that cannot be real.
@@ -78,8 +84,9 @@ class Emulator:
         self.url = f"http://{host}:{port}"
 
     @classmethod
-    def spawn(cls, port=0, log_path=None, extra_env=None):
+    def spawn(cls, port=0, log_path=None, extra_env=None, first_build=FIRST_BUILD_TAGS):
         env = dict(os.environ, PYTHONUNBUFFERED="1", **(extra_env or {}))
+        env[FIRST_BUILD_ENV] = ",".join(first_build)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
         log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
         proc = subprocess.Popen(
