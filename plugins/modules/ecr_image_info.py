@@ -11,8 +11,8 @@ version_added: 0.1.0
 description:
   - Looks each image up with ECR C(DescribeImages) and returns the ones found and the ones missing,
     so a play can stop before it starts a task or a service on an image that was never pushed.
-  - A repository that does not exist is not an error: RV(repository_exists) is false and every
-    image is missing.
+  - A repository that does not exist is not an error; RV(repository_exists) is then false and
+    every image is missing.
   - Only reads; runs in check mode.
 author:
   - Notejam maintainers (@notejam)
