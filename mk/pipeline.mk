@@ -6,7 +6,10 @@
 # default: the full suites run in `make test` themselves). Logs: .run/pipeline-local/.
 
 PIPELINE_LOCAL_CONVERGE ?= app
+# Empty: tests/pipeline/local.py's DEFAULT_TESTS. E.g. make pipeline-local PIPELINE_LOCAL_TESTS="tests/pipeline"
+PIPELINE_LOCAL_TESTS ?=
 
 .PHONY: pipeline-local
 pipeline-local: install ## run buildspecs/{test,build,deploy}.yml like CodeBuild, against a private emulator
-	$(BIN)/python -m tests.pipeline.local --converge $(PIPELINE_LOCAL_CONVERGE) --log-dir $(RUN)/pipeline-local
+	$(BIN)/python -m tests.pipeline.local --converge $(PIPELINE_LOCAL_CONVERGE) --log-dir $(RUN)/pipeline-local \
+		$(if $(strip $(PIPELINE_LOCAL_TESTS)),--tests "$(strip $(PIPELINE_LOCAL_TESTS))")

@@ -5,7 +5,7 @@ import pytest
 import yaml
 
 from tests.emulator.ctl import REPO
-from tests.integration.conftest import create_shared_zone
+from tests.integration.conftest import create_delivery_repository, create_shared_zone
 from tests.integration.security_audit import (
     group_vars,
     log_groups_without_kms,
@@ -239,6 +239,8 @@ def test_inventory_converges_then_reruns_with_no_change_and_destroys(
     settings = inventory_vars(env)
     if env != "local":
         create_shared_zone(aws_client, settings["notejam_dns_zone"])
+    # dev and test run the images of the delivery repository that prod's converge makes.
+    delivery = create_delivery_repository(aws_client, env)
 
     first = playbook("site.yml", env)
     assert first.returncode == 0, first.tail()
@@ -309,3 +311,6 @@ def test_inventory_converges_then_reruns_with_no_change_and_destroys(
     if env != "local":  # the shared zone is never the environment's to delete
         zones = aws_client("route53", settings["notejam_region"]).list_hosted_zones()["HostedZones"]
         assert [z["Name"] for z in zones] == [settings["notejam_dns_zone"] + "."]
+    if delivery:  # nor is the delivery repository, which prod owns
+        repositories = aws_client("ecr", region).describe_repositories()["repositories"]
+        assert [r["repositoryName"] for r in repositories] == [delivery]

@@ -1,6 +1,6 @@
 """`make pipeline-local`: the pipeline's CodeBuild stages, run on this machine against the emulator.
 
-    python -m tests.pipeline.local [--converge app|site] [--log-dir .run/pipeline-local]
+    python -m tests.pipeline.local [--converge app|site] [--log-dir .run/pipeline-local] [--tests PATHS]
 
 1. starts a private emulator (a free port; never 5000) and converges the local inventory into it;
    `app` (the default, the bounded choice for `make test`) converges the network, the database and
@@ -84,6 +84,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--converge", choices=sorted(CONVERGE), default="app")
     parser.add_argument("--log-dir", default=str(REPO / ".run" / "pipeline-local"))
+    parser.add_argument(
+        "--tests",
+        default=os.environ.get("PIPELINE_LOCAL_TESTS") or DEFAULT_TESTS,
+        help="the test stage's pytest paths, space-separated (default: $PIPELINE_LOCAL_TESTS, else a bounded subset)",
+    )
     args = parser.parse_args(argv)
     log_dir = Path(args.log_dir)
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -122,7 +127,7 @@ def main(argv=None):
             dict(
                 common,
                 NOTEJAM_TEST_LINT="ruff",
-                NOTEJAM_TEST_PATHS=os.environ.get("PIPELINE_LOCAL_TESTS", DEFAULT_TESTS),
+                NOTEJAM_TEST_PATHS=args.tests,
             ),
             log_dir,
         )
