@@ -97,7 +97,8 @@ def create_delivery_repository(aws_client, inventory):
     build puts the inventories' first tag into it). Nothing for an inventory with its own repository."""
     group_vars = REPO / "inventories" / inventory / "group_vars" / "all"
     settings = yaml.safe_load((group_vars / "main.yml").read_text())
-    delivery = yaml.safe_load((group_vars / "codepipeline.yml").read_text()).get("notejam_delivery_repository")
+    delivery = yaml.safe_load((group_vars / "codepipeline.yml").read_text())
+    delivery = delivery.get("notejam_delivery_repository")
     if not delivery or delivery == f"notejam-{inventory}-app":
         return None
     ecr = aws_client("ecr", settings["notejam_region"])

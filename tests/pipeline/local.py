@@ -87,7 +87,7 @@ def main(argv=None):
     parser.add_argument(
         "--tests",
         default=os.environ.get("PIPELINE_LOCAL_TESTS") or DEFAULT_TESTS,
-        help="the test stage's pytest paths, space-separated (default: $PIPELINE_LOCAL_TESTS, else a bounded subset)",
+        help="the test stage's pytest paths (default: $PIPELINE_LOCAL_TESTS, else a bounded subset)",
     )
     args = parser.parse_args(argv)
     log_dir = Path(args.log_dir)
