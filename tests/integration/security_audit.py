@@ -76,7 +76,13 @@ def service_trust_problems(aws_client, env, region):
                     if service in SOURCE_ARN:
                         arns = _as_list((condition.get("ArnLike") or {}).get("aws:SourceArn", []))
                         wanted = f"arn:aws:{SOURCE_ARN[service]}:*:{account}:"
-                        if not arns or not all(a.startswith(wanted) for a in arns):
+                        # Any region (or one region: narrower) of this service in this account.
+                        within = [
+                            a.split(":")[:3] == ["arn", "aws", SOURCE_ARN[service]]
+                            and a.split(":")[4:5] == [account]
+                            for a in arns
+                        ]
+                        if not arns or not all(within):
                             problems.append(
                                 f"{role['RoleName']} ({service}): aws:SourceArn not within {wanted}*"
                             )
