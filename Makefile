@@ -83,8 +83,14 @@ PYTEST_WORKERS ?= 2
 test-molecule: install ## every role's molecule scenario, each against a private emulator
 	$(PYTEST) tests/molecule -q -n $(PYTEST_WORKERS)
 
+# The ansible-runner jobs run on their own after the rest: beside the other suites' playbooks, their
+# drift and deploy jobs have three times found the converged environment missing
+# (ClusterNotFoundException); alone they pass. The cause is not found yet (see CHANGELOG).
+AWX_RUNNER_TESTS := tests/integration/test_awx_runner.py
+
 test-integration: install ## converge each inventory into a fresh emulator, twice, then destroy
-	$(PYTEST) tests/integration -q -n $(PYTEST_WORKERS) --dist loadgroup
+	$(PYTEST) tests/integration -q -n $(PYTEST_WORKERS) --dist loadgroup --ignore $(AWX_RUNNER_TESTS)
+	$(PYTEST) $(AWX_RUNNER_TESTS) -q
 
 lint: install ## ansible-lint (production profile) and ruff
 	$(BIN)/ansible-lint --offline --profile production
