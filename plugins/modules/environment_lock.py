@@ -254,7 +254,8 @@ class Lock:
         p = self.params
         token = p["token"] or uuid.uuid4().hex
         owner = f"{p['owner']} on {socket.gethostname()}"
-        held = self.current() if self.table_exists() else {}
+        exists = self.table_exists()
+        held = self.current() if exists else {}
         if held and (held["token"] == token or held["expires_at"] < _iso(time.time())):
             held = {}
         if self.module.check_mode:
@@ -265,7 +266,7 @@ class Lock:
                 )
             # The lock is not part of the environment: a check (a drift check) never counts it as a change.
             self.module.exit_json(changed=False, lock=held, held_by=held, waited=0)
-        if not self.table_exists():
+        if not exists:
             self.create_table()
         started = time.monotonic()
         deadline = started + p["wait_timeout"]
