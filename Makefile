@@ -70,11 +70,11 @@ down: ## stop everything `make demo` started
 PYTEST := $(BIN)/pytest
 
 # -k: every suite runs even when an earlier one fails; the exit status is non-zero if any failed.
-test: install ## run every suite (lint, unit, app on SQLite and MariaDB, molecule, integration)
-	$(MAKE) --no-print-directory -k lint test-unit test-app test-molecule test-integration
+test: install ## run every suite (lint, unit, app on SQLite and MariaDB, molecule, integration, pipeline-local)
+	$(MAKE) --no-print-directory -k lint test-unit test-app test-molecule test-integration pipeline-local
 
 test-unit: install ## module, filter and harness unit tests
-	$(PYTEST) tests/unit tests/emulator -q
+	$(PYTEST) tests/unit tests/emulator tests/pipeline -q
 
 # The slow suites spend much of their time waiting on playbooks and the emulator: two workers, each
 # with its own emulators (tests/conftest.py), share the two cores; deploy's tests stay together.

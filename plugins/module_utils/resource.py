@@ -441,13 +441,17 @@ class AwsResource:
         """What the module returns under ``result_key``."""
         return snake(raw, self.verbatim_keys)
 
+    def presented(self, state):
+        """A compared state (before or after) as the module shows it in ``diff`` and check mode."""
+        return snake(state, self.verbatim_keys)
+
     def predicted(self, raw, after):
         """What check mode returns when something would change: the resource as it is (ARNs and
         other read-only fields) with the managed fields as they would become; ``{}`` for a delete."""
         if after is None:
             return {}
         current = self.returned(raw) if raw is not None else {}
-        return dict(current, **snake(after, self.verbatim_keys))
+        return dict(current, **self.presented(after))
 
     # --- the cycle ----------------------------------------------------------------------------
     def plan(self):
@@ -498,7 +502,36 @@ class AwsResource:
         self.module.exit_json(
             changed=changed,
             changes=changes,
-            diff={"before": snake(before, self.verbatim_keys), "after": snake(after, self.verbatim_keys)},
+            diff={
+                "before": self.presented(before) if before is not None else {},
+                "after": self.presented(after) if after is not None else {},
+            },
             **{self.result_key: resource},
             **extra_result,
         )
+
+
+def call_while_propagating(module, call, code, fragment, what, timeout=120, delay=None, **params):
+    """``call(**params)``, repeated while AWS answers error ``code`` with ``fragment`` in its message.
+
+    Why: a role made a moment ago is not yet assumable everywhere (IAM is eventually consistent), and
+    CodeBuild (InvalidInputException "... not authorized to perform: sts:AssumeRole ...") and
+    CodePipeline (InvalidStructureException "... not authorized to perform AssumeRole ...") say so
+    with error codes they also use for input that is really wrong. Only the message tells them apart,
+    so only those are retried, with jitter, for at most ``timeout`` seconds; then the run fails naming
+    ``what`` it waited for."""
+    import random
+
+    delay = POLL_DELAY if delay is None else delay
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return call(**params)
+        except botocore.exceptions.ClientError as e:
+            error = e.response.get("Error", {})
+            if error.get("Code") != code or fragment.lower() not in str(error.get("Message", "")).lower():
+                raise
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                module.fail_json_aws(e, msg=f"Gave up after {timeout}s waiting for {what}")
+            time.sleep(min(remaining, delay * (0.5 + random.random())))  # noqa: S311 - jitter, not secrets

@@ -27,6 +27,12 @@ START_TIMEOUT = 60.0
 # turn it on themselves (the strict_settings fixture); NOTEJAM_EMULATOR_STRICT=1 turns it on here.
 DEFAULT_STRICT = "0"
 DEFAULT_TIME_SCALE = "0.1"
+# The local stand-in for the first build of an environment (tests/emulator/fixes/ecr.py): every
+# repository the emulator creates holds an image with these tags, as if the pipeline had pushed it.
+# The tag is the one the shipped inventories name (ecs_service_image_tag). Pass first_build=() to
+# see what a fresh AWS account does: an empty repository.
+FIRST_BUILD_TAGS = ("0.1.0",)
+FIRST_BUILD_ENV = "NOTEJAM_EMULATOR_FIRST_BUILD"
 
 # What an AWS SDK needs to talk to the emulator and nothing else: botocore's own endpoint
 # variable plus credentials that cannot be real.
@@ -85,10 +91,11 @@ class Emulator:
         self.url = f"http://{host}:{port}"
 
     @classmethod
-    def spawn(cls, port=0, log_path=None, extra_env=None):
+    def spawn(cls, port=0, log_path=None, extra_env=None, first_build=FIRST_BUILD_TAGS):
         env = dict(os.environ, PYTHONUNBUFFERED="1", **(extra_env or {}))
         env.setdefault("NOTEJAM_EMULATOR_STRICT", DEFAULT_STRICT)
         env.setdefault("NOTEJAM_EMULATOR_TIME_SCALE", DEFAULT_TIME_SCALE)
+        env[FIRST_BUILD_ENV] = ",".join(first_build)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
         log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
         proc = subprocess.Popen(

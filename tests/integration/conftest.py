@@ -90,6 +90,26 @@ def create_shared_zone(aws_client, zone=SHARED_ZONE):
     route53.create_hosted_zone(Name=zone, CallerReference=f"shared-{zone}")
 
 
+def create_delivery_repository(aws_client, inventory):
+    """The delivery repository an inventory pulls from when it owns no pipeline (dev and test pull
+    from prod's notejam-prod-app): on a real account the owner's converge made it, and its pipeline
+    pushed the images. Here it is created as the owner's ecs_service role would (the emulator's first
+    build puts the inventories' first tag into it). Nothing for an inventory with its own repository."""
+    group_vars = REPO / "inventories" / inventory / "group_vars" / "all"
+    settings = yaml.safe_load((group_vars / "main.yml").read_text())
+    delivery = yaml.safe_load((group_vars / "codepipeline.yml").read_text())
+    delivery = delivery.get("notejam_delivery_repository")
+    if not delivery or delivery == f"notejam-{inventory}-app":
+        return None
+    ecr = aws_client("ecr", settings["notejam_region"])
+    ecr.create_repository(
+        repositoryName=delivery,
+        imageTagMutability="IMMUTABLE",
+        imageScanningConfiguration={"scanOnPush": True},
+    )
+    return delivery
+
+
 def create_shared_zone_with(emulator, inventory):
     """The same, for a running emulator and the zone an inventory names."""
     settings = yaml.safe_load(

@@ -23,7 +23,13 @@ UNCONDITIONED = {
 }
 # Services that document aws:SourceArn in the role's trust policy (VPC User Guide, flow logs IAM role;
 # RDS User Guide, Enhanced Monitoring confused deputy), with the ARN service it names.
-SOURCE_ARN = {"vpc-flow-logs.amazonaws.com": "ec2", "monitoring.rds.amazonaws.com": "rds"}
+# CodeBuild and CodePipeline user guides, "Cross-service confused deputy prevention" (service roles).
+SOURCE_ARN = {
+    "vpc-flow-logs.amazonaws.com": "ec2",
+    "monitoring.rds.amazonaws.com": "rds",
+    "codebuild.amazonaws.com": "codebuild",
+    "codepipeline.amazonaws.com": "codepipeline",
+}
 
 
 def group_vars(env, name):
@@ -70,7 +76,13 @@ def service_trust_problems(aws_client, env, region):
                     if service in SOURCE_ARN:
                         arns = _as_list((condition.get("ArnLike") or {}).get("aws:SourceArn", []))
                         wanted = f"arn:aws:{SOURCE_ARN[service]}:*:{account}:"
-                        if not arns or not all(a.startswith(wanted) for a in arns):
+                        # Any region (or one region: narrower) of this service in this account.
+                        within = [
+                            a.split(":")[:3] == ["arn", "aws", SOURCE_ARN[service]]
+                            and a.split(":")[4:5] == [account]
+                            for a in arns
+                        ]
+                        if not arns or not all(within):
                             problems.append(
                                 f"{role['RoleName']} ({service}): aws:SourceArn not within {wanted}*"
                             )

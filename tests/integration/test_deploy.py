@@ -18,6 +18,7 @@ import boto3
 import pytest
 
 from tests.emulator.ctl import REPO, Emulator, apply_client_env
+from tests.emulator.fixes.ecr import OCI_MANIFEST, minimal_manifest
 from tests.emulator.fixes.ecs import KNOBS_FILE_ENV, TASK_EXIT_CODE_ENV
 from tests.integration.conftest import PlaybookRun
 
@@ -75,6 +76,16 @@ class Harness:
             cmd, cwd=REPO, env=self.env, capture_output=True, text=True, timeout=1500, check=False
         )
         return PlaybookRun(proc.returncode, proc.stdout + proc.stderr)
+
+    def push(self, tag):
+        """What the pipeline's build stage leaves in ECR: an image with ``tag``; its digest."""
+        image = self.client("ecr").put_image(
+            repositoryName=REPOSITORY.split("/")[-1],
+            imageManifest=minimal_manifest(tag),
+            imageManifestMediaType=OCI_MANIFEST,
+            imageTag=tag,
+        )["image"]
+        return image["imageId"]["imageDigest"]
 
     def knob(self, **values):
         """Set the emulator's knobs (an empty call puts them back to normal)."""
@@ -233,6 +244,7 @@ def test_prod_needs_four_times_the_business_hours_minimum_as_maximum(harness):
 @pytest.mark.slow
 def test_deploy_migrates_rolls_records_and_survives_a_site_rerun(converged):
     h = converged
+    h.push("1.1.0")
     deploy = h.run("playbooks/deploy.yml", "-e", "image_tag=1.1.0")
     assert deploy.returncode == 0, deploy.tail()
     assert h.running_image() == f"{REPOSITORY}:1.1.0"
@@ -250,7 +262,7 @@ def test_deploy_migrates_rolls_records_and_survives_a_site_rerun(converged):
     assert h.running_image() == f"{REPOSITORY}:1.1.0"
 
     # A digest pins the image as well as a tag.
-    digest = "sha256:" + "ab" * 32
+    digest = h.push("1.1.0-by-digest")
     by_digest = h.run("playbooks/deploy.yml", "-e", f"image_tag={digest}")
     assert by_digest.returncode == 0, by_digest.tail()
     assert h.running_image() == f"{REPOSITORY}@{digest}"
@@ -263,6 +275,7 @@ def test_failing_migration_leaves_the_service_untouched(converged):
     h = converged
     before = h.service()["taskDefinition"]
     recorded = h.recorded_image()
+    h.push("1.2.0")
     h.knob(**{TASK_EXIT_CODE_ENV: 3})
     try:
         run = h.run("playbooks/deploy.yml", "-e", "image_tag=1.2.0")
@@ -279,6 +292,7 @@ def test_failed_deployment_rolls_back_and_fails_with_the_reason(converged):
     h = converged
     before = h.service()["taskDefinition"]
     recorded = h.recorded_image()
+    h.push("1.3.0")
     h.knob(MOTO_ECS_SERVICE_FAILED_TASKS=1)
     try:
         run = h.run("playbooks/deploy.yml", "-e", "image_tag=1.3.0")
@@ -295,6 +309,18 @@ def test_failed_deployment_rolls_back_and_fails_with_the_reason(converged):
     assert rerun.returncode == 0, rerun.tail()
     assert rerun.changed == 0, "\n".join(rerun.changed_tasks())
     assert h.server.calls()["writes"] == 0, h.server.calls()["write_calls"]
+
+
+@pytest.mark.slow
+def test_deploy_of_a_tag_not_in_ecr_fails_before_any_write(converged):
+    h = converged
+    before = h.service()["taskDefinition"]
+    h.server.reset_calls()
+    run = h.run("playbooks/deploy.yml", "-e", "image_tag=0.0.404")
+    assert run.returncode != 0
+    assert f"Image 0.0.404 is not in ECR repository {REPOSITORY}" in run.output, run.tail()
+    assert h.server.calls()["writes"] == 0, h.server.calls()["write_calls"]
+    assert h.service()["taskDefinition"] == before
 
 
 def _actions(h):

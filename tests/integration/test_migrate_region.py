@@ -25,7 +25,37 @@ def converge_and_copy(playbook, aws_client):
         SourceRegion=SOURCE,
         CopyTags=True,
     )
+    replicate_image(aws_client)
     return rds.describe_db_clusters(DBClusterIdentifier=CLUSTER)["DBClusters"][0]
+
+
+def replicate_image(aws_client, repository="notejam-local-app", tag="0.1.0"):
+    """The running image in TARGET, as ECR replication leaves it there: the repository made by
+    replication with the settings of a repository creation template that names the app tier's
+    key there (alias notejam-local-app, which the role then adopts), and the image's manifest."""
+    source = aws_client("ecr", SOURCE)
+    (image,) = source.batch_get_image(repositoryName=repository, imageIds=[{"imageTag": tag}])["images"]
+    key = aws_client("kms", TARGET).create_key(Description="notejam-local: app logs, SECRET_KEY and images")
+    key_arn = key["KeyMetadata"]["Arn"]
+    aws_client("kms", TARGET).create_alias(AliasName="alias/notejam-local-app", TargetKeyId=key_arn)
+    target = aws_client("ecr", TARGET)
+    target.create_repository(
+        repositoryName=repository,
+        imageTagMutability="IMMUTABLE",
+        encryptionConfiguration={"encryptionType": "KMS", "kmsKey": key_arn},
+    )
+    # The harness's first build (tests/emulator/fixes/ecr.py) may have put the same manifest there
+    # already, as it does in every new repository: then it must be the same image.
+    held = target.batch_get_image(repositoryName=repository, imageIds=[{"imageTag": tag}])["images"]
+    if held:
+        assert held[0]["imageId"]["imageDigest"] == image["imageId"]["imageDigest"]
+        return
+    target.put_image(
+        repositoryName=repository,
+        imageManifest=image["imageManifest"],
+        imageManifestMediaType=image["imageManifestMediaType"],
+        imageTag=tag,
+    )
 
 
 def region_state(aws_client, region):

@@ -5,7 +5,7 @@ import pytest
 import yaml
 
 from tests.emulator.ctl import REPO
-from tests.integration.conftest import create_shared_zone
+from tests.integration.conftest import create_delivery_repository, create_shared_zone
 from tests.integration.security_audit import (
     group_vars,
     log_groups_without_kms,
@@ -198,6 +198,36 @@ def leftovers(aws_client, env, region, fqdn):
         "event_rules": [
             r["Name"] for r in aws_client("events", region).list_rules(NamePrefix=prefix)["Rules"]
         ],
+        # The delivery tier (roles/codepipeline), in the inventories that own a pipeline.
+        "pipelines": [
+            p["name"]
+            for p in aws_client("codepipeline", region).list_pipelines()["pipelines"]
+            if p["name"].startswith(prefix)
+        ],
+        "codebuild_projects": [
+            name
+            for name in aws_client("codebuild", region).list_projects()["projects"]
+            if name.startswith(prefix)
+        ],
+        "build_log_groups": [
+            g["logGroupName"]
+            for g in aws_client("logs", region).describe_log_groups(
+                logGroupNamePrefix=f"/codebuild/{prefix}"
+            )["logGroups"]
+        ],
+        "connections": [
+            c["ConnectionName"]
+            for c in aws_client("codestar-connections", region).list_connections()["Connections"]
+            if c["ConnectionName"].startswith(prefix)
+        ],
+        "replication_rules": [
+            f["filter"]
+            for rule in (
+                aws_client("ecr", region).describe_registry().get("replicationConfiguration") or {}
+            ).get("rules", [])
+            for f in rule["repositoryFilters"]
+            if f["filter"].startswith(prefix)
+        ],
         "dns_records": [
             r["Name"]
             for zone in aws_client("route53", region).list_hosted_zones()["HostedZones"]
@@ -219,13 +249,39 @@ def test_inventory_converges_then_reruns_with_no_change_and_destroys(
     settings = inventory_vars(env)
     if env != "local":
         create_shared_zone(aws_client, settings["notejam_dns_zone"])
+    # dev and test run the images of the delivery repository that prod's converge makes.
+    delivery = create_delivery_repository(aws_client, env)
 
     first = playbook("site.yml", env)
     assert first.returncode == 0, first.tail()
     assert first.changed > 0
 
-    # The edge's protections, audited over all the environment has (tests/integration/security_audit.py).
+    # The delivery tier: the owners of a pipeline (local, prod) have it, in the order the issue fixes.
     region = settings["notejam_region"]
+    pipelines = aws_client("codepipeline", region).list_pipelines()["pipelines"]
+    if env in ("local", "prod"):
+        stages = aws_client("codepipeline", region).get_pipeline(name=f"notejam-{env}-delivery")["pipeline"][
+            "stages"
+        ]
+        wanted = ["Source", "Test", "Build", "Deploy-local"]
+        if env == "prod":
+            wanted = ["Source", "Test", "Build", "Deploy-dev", "Deploy-test", "Approve-prod", "Deploy-prod"]
+        assert [s["name"] for s in stages] == wanted
+        # Failed runs and waiting approvals go to the environment's alarm topic (the monitoring tier's).
+        events = aws_client("events", region)
+        account = aws_client("sts", region).get_caller_identity()["Account"]
+        topic = f"arn:aws:sns:{region}:{account}:notejam-{env}-alarms"
+        for rule in (f"notejam-{env}-pipeline-failed", f"notejam-{env}-pipeline-approval"):
+            targets = events.list_targets_by_rule(Rule=rule)["Targets"]
+            assert [t["Arn"] for t in targets] == [topic], (rule, targets)
+    else:
+        assert pipelines == []
+        repositories = [
+            r["repositoryName"] for r in aws_client("ecr", region).describe_repositories()["repositories"]
+        ]
+        assert f"notejam-{env}-app" not in repositories, "dev and test pull from the delivery repository"
+
+    # The edge's protections, audited over all the environment has (tests/integration/security_audit.py).
     assert log_groups_without_kms(aws_client, env, region) == []
     problems, audited = service_trust_problems(aws_client, env, region)
     assert problems == [], problems
@@ -272,3 +328,6 @@ def test_inventory_converges_then_reruns_with_no_change_and_destroys(
     if env != "local":  # the shared zone is never the environment's to delete
         zones = aws_client("route53", settings["notejam_region"]).list_hosted_zones()["HostedZones"]
         assert [z["Name"] for z in zones] == [settings["notejam_dns_zone"] + "."]
+    if delivery:  # nor is the delivery repository, which prod owns
+        repositories = aws_client("ecr", region).describe_repositories()["repositories"]
+        assert [r["repositoryName"] for r in repositories] == [delivery]

@@ -158,6 +158,21 @@ def test_ecr_records_the_kms_key_arn(aws):
     assert repo["encryptionConfiguration"]["kmsKey"] == key["Arn"]
 
 
+def test_ecr_first_build_puts_the_tags_into_each_new_repository_only_when_asked(aws, monkeypatch):
+    from tests.emulator.ctl import FIRST_BUILD_ENV
+
+    ecr = boto3.client("ecr")
+    ecr.create_repository(repositoryName="as-on-aws")
+    assert ecr.describe_images(repositoryName="as-on-aws")["imageDetails"] == []
+    monkeypatch.setenv(FIRST_BUILD_ENV, "0.1.0")
+    ecr.create_repository(repositoryName="first-build", imageScanningConfiguration={"scanOnPush": True})
+    (image,) = ecr.describe_images(repositoryName="first-build")["imageDetails"]
+    assert image["imageTags"] == ["0.1.0"]
+    # Scan on push started its scan, as on AWS.
+    scan = ecr.describe_image_scan_findings(repositoryName="first-build", imageId={"imageTag": "0.1.0"})
+    assert scan["imageScanStatus"]["status"] == "COMPLETE"
+
+
 def test_kms_key_calls_take_a_key_arn(aws):
     """Deletion scheduled, cancelled and the key enabled again, each named by ARN (as
     amazon.aws.kms_key does when it revives a key pending deletion)."""
