@@ -18,7 +18,14 @@ from whitenoise import WhiteNoise
 from . import auth, dataversion, dbsecret, health, notes, pads, ratelimits, weblog
 from .config import from_environment
 from .dates import humandate
-from .db import configure_reader_engine, configure_reads_engine, db, migrate, require_tls
+from .db import (
+    configure_connect_wait,
+    configure_reader_engine,
+    configure_reads_engine,
+    db,
+    migrate,
+    require_tls,
+)
 from .models import MAX_ID
 from .pagecache import PageCache
 from .sessions import SessionInterface
@@ -70,6 +77,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
                 event.listen(engine, "connect", require_tls)
     with app.app_context():
         dbsecret.install(app, db.engines)
+        configure_connect_wait(db.engines, app.config["DATABASE_CONNECT_WAIT"])
     migrate.init_app(app, db)
     csrf.init_app(app)
     auth.login_manager.init_app(app)

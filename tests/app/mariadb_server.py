@@ -76,11 +76,13 @@ class PrivateMariaDB:
             try:
                 pymysql.connect(host="127.0.0.1", port=self.port, user="root", connect_timeout=1).close()
                 return
-            except pymysql.err.OperationalError:
+            except pymysql.err.OperationalError as error:
                 if self.process is not None and self.process.poll() is not None:
-                    raise RuntimeError(f"mariadbd exited ({self.process.returncode}): {self.tail()}") from None
+                    status = self.process.returncode
+                    raise RuntimeError(f"mariadbd exited ({status}): {self.tail()}") from error
                 if time.monotonic() > deadline:
-                    raise TimeoutError(f"mariadbd did not accept connections in {timeout} s: {self.tail()}")
+                    message = f"mariadbd not accepting connections after {timeout} s: {self.tail()}"
+                    raise TimeoutError(message) from error
                 time.sleep(0.05)
 
     def stop(self, timeout: float = 30) -> None:

@@ -1,12 +1,18 @@
-"""A database connection dying underneath the app (restart, failover) costs no failed request."""
+"""A database connection dying underneath the app (restart, failover) costs no failed request,
+and a request arriving while the server restarts waits for it (bounded) instead of failing."""
 
+import time
+
+import MySQLdb
 import pymysql
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from notejam.db import READS, db, read_row
+from notejam import create_app
+from notejam.db import READS, _connect_waits, connect_when_up, db, read_row
+from tests.app.conftest import base_config
 
 
 def app_connection_ids(app) -> set[int]:
@@ -103,3 +109,80 @@ def test_the_users_read_runs_on_an_autocommit_connection(make_mysql_app):
     with app.test_request_context():
         assert read_row(text("SELECT @@autocommit"), {}) == (1,)
         assert read_row(text("SELECT :n + 1"), {"n": 41}) == (42,)
+
+
+class FakeClock:
+    """time.monotonic and time.sleep for connect_when_up: sleeping moves the clock."""
+
+    def __init__(self):
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def flaky_connect(errors: list[Exception]):
+    """A DBAPI connect that raises these errors in turn, then connects."""
+
+    def connect(*_args, **_kwargs):
+        if errors:
+            raise errors.pop(0)
+        return "connection"
+
+    return connect
+
+
+def unavailable(code: int = 2003) -> Exception:
+    return MySQLdb.OperationalError(code, "Can't connect to server on '127.0.0.1' (111)")
+
+
+@pytest.fixture
+def mysql_engine():
+    engine = create_engine("mysql+mysqldb://root@127.0.0.1:1/notejam")  # never connects
+    _connect_waits[engine] = 10.0
+    yield engine
+    engine.dispose()
+
+
+def test_a_new_connection_waits_for_a_restarting_server(mysql_engine):
+    clock = FakeClock()
+    connect = flaky_connect([unavailable(2002), unavailable(1053), unavailable(2013)])
+    assert connect_when_up(mysql_engine, connect, (), {}, clock.sleep, clock) == "connection"
+    assert clock.sleeps == [0.05, 0.1, 0.2]
+
+
+def test_the_wait_is_bounded(mysql_engine):
+    clock = FakeClock()
+    with pytest.raises(MySQLdb.OperationalError):
+        connect_when_up(mysql_engine, flaky_connect([unavailable()] * 100), (), {}, clock.sleep, clock)
+    assert clock.now == pytest.approx(10)
+
+
+def test_other_connect_errors_are_not_waited_for(mysql_engine):
+    clock = FakeClock()
+    denied = MySQLdb.OperationalError(1045, "Access denied for user 'root'@'127.0.0.1'")
+    with pytest.raises(MySQLdb.OperationalError, match="Access denied"):
+        connect_when_up(mysql_engine, flaky_connect([denied]), (), {}, clock.sleep, clock)
+    assert clock.sleeps == []
+
+
+def test_the_readiness_probe_does_not_wait_for_the_database(tmp_path):
+    """With nothing listening, /readyz says 503 at once, while the app's own connections wait."""
+    app = create_app(
+        {**base_config("mysql+mysqldb://root@127.0.0.1:1/notejam", tmp_path), "DATABASE_CONNECT_WAIT": 1}
+    )
+    started = time.monotonic()
+    assert app.test_client().get("/readyz").status_code == 503
+    assert time.monotonic() - started < 0.5
+    with app.app_context():
+        started = time.monotonic()
+        with pytest.raises(OperationalError, match="Can't connect"):
+            db.session.execute(text("SELECT 1"))
+        assert time.monotonic() - started >= 0.9
+        db.session.rollback()
+        db.engine.dispose()
