@@ -78,6 +78,7 @@ class AlbProxy:
         self.targets: dict[str, Target] = {}
         self.lock = threading.Condition()
         self.answers: Counter[int] = Counter()  # the proxy's own error answers: 502, 503, 504
+        self.errors: list[str] = []  # and why
         self.failed_open = 0  # requests routed while no target was healthy
         self._round_robin = itertools.count()
         self._stopping = threading.Event()
@@ -234,6 +235,8 @@ class AlbProxy:
     def _answer(self, handler: BaseHTTPRequestHandler, status: int, reason: str) -> None:
         with self.lock:
             self.answers[status] += 1
+            stamp = time.strftime("%H:%M:%S")
+            self.errors.append(f"{stamp} {status} {handler.command} {handler.path}: {reason}")
         body = f"{status} from the load balancer: {reason}\n".encode()
         handler.send_response_only(status)
         handler.send_header("Content-Type", "text/plain")

@@ -96,11 +96,13 @@ class PrivateMariaDB:
             self.process.wait()
             raise
 
-    def restart(self) -> dict[str, float]:
-        """Stop with SIGTERM and start again; how long it was down and took to stop (seconds)."""
+    def restart(self, down_for: float = 0.0) -> dict[str, float]:
+        """Stop with SIGTERM, stay down ``down_for`` seconds more and start again; how long the
+        server took to stop and was unavailable (seconds)."""
         started = time.monotonic()
         self.stop()
         stopped = time.monotonic()
+        time.sleep(down_for)
         self.start()
         timing = {"stop_s": stopped - started, "down_s": time.monotonic() - started}
         self.restarts.append(timing)
