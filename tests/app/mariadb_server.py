@@ -124,7 +124,8 @@ class PrivateMariaDB:
             return "(no error log)"
 
     def close(self) -> None:
-        """Stop the server (killed if a clean stop fails) and remove its run directory."""
+        """Stop the server (killed if a clean stop fails); remove its run and data directories
+        (over 100 MB), keeping the error log."""
         try:
             self.stop()
         finally:
@@ -132,3 +133,4 @@ class PrivateMariaDB:
                 self.process.kill()
                 self.process.wait()
             shutil.rmtree(self.rundir, ignore_errors=True)
+            shutil.rmtree(self.datadir, ignore_errors=True)

@@ -214,7 +214,10 @@ class Release:
         command = [str(BIN / "gunicorn"), "-c", str(ROOT / "notejam" / "gunicorn.conf.py")]
         command += ["--bind", f"127.0.0.1:{self.port}", "notejam:create_app()"]
         with open(self.log, "wb") as output:
-            self.process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+            # A session of its own: the cleanup kills the master and its workers together.
+            self.process = subprocess.Popen(
+                command, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+            )
 
     def wait_listening(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
@@ -240,9 +243,10 @@ class Release:
         return status, time.monotonic() - started
 
     def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
+        """The cleanup: the master and any worker left, whatever state the test ended in."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
 
 
 class HeldEdit:
