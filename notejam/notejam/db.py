@@ -134,6 +134,35 @@ def configure_connect_wait(engines: Mapping[Any, Engine], seconds: float) -> Non
             return connect_when_up(engine, dialect.loaded_dbapi.connect, cargs, cparams)
 
 
+def track_commits(engines: Mapping[Any, Engine]) -> None:
+    """Note in the request's context when a COMMIT is sent on any engine (see replayable)."""
+    for engine in engines.values():
+        event.listen(engine, "commit", _commit_sent)
+
+
+def _commit_sent(_connection) -> None:
+    if has_request_context():
+        g.notejam_commit_sent = True
+
+
+def replayable(error: BaseException) -> bool:
+    """Whether the request's view may run again after ``error``: its database connection was
+    lost (a restart, a failover), the request has sent no COMMIT yet and was not replayed.
+
+    The server rolls back a transaction whose connection it lost, so a request that never sent
+    a COMMIT changed nothing in the database, and mails go out only after a commit (the sign-up,
+    the reset link, each after a rate-limit counter's own commit). A connection lost during the
+    COMMIT leaves its outcome unknown: that request is not run again and fails as before.
+    """
+    return (
+        isinstance(error, DBAPIError)
+        and error.connection_invalidated
+        and has_request_context()
+        and not g.get("notejam_commit_sent")
+        and not g.get("notejam_replayed")
+    )
+
+
 # The engine for the one read every signed-in request makes (the user, auth.load_user).
 READS = "reads"
 

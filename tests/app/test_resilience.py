@@ -6,7 +6,7 @@ import time
 import MySQLdb
 import pymysql
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
@@ -98,6 +98,8 @@ def test_without_the_retry_a_killed_connection_would_fail_the_users_read(
             return connection.execute(statement, parameters).first()
 
     monkeypatch.setattr("notejam.auth.read_row", read_once)
+    # The request's replay (a second line of defence, tested below) would save it too.
+    monkeypatch.setattr("notejam.replayable", lambda _error: False)
     with pytest.raises(OperationalError, match=r"Lost connection|gone away"):
         client.get("/")  # the test app propagates the error a server would answer 500 with
 
@@ -186,3 +188,66 @@ def test_the_readiness_probe_does_not_wait_for_the_database(tmp_path):
         assert time.monotonic() - started >= 0.9
         db.session.rollback()
         db.engine.dispose()
+
+
+def signed_in_client_with_a_note(app, email: str):
+    client = app.test_client()
+    password = "replay safe"
+    client.post("/signup/", data={"email": email, "password": password, "repeat_password": password})
+    client.post("/signin/", data={"email": email, "password": password})
+    created = client.post("/notes/create/", data={"name": "before", "text": "text", "pad": ""})
+    assert created.status_code == 302
+    return client, int(created.headers["Location"].rstrip("/").rsplit("/", 1)[1])
+
+
+def kill_own_connection_once(app, mysql_url: str, when) -> list[str]:
+    """Kill the session's connection from outside the first time ``when(statement)`` is true
+    for a statement about to run on it, as a restart ends it; returns what was killed."""
+    killed: list[str] = []
+
+    def before(connection, _cursor, statement, *_args):
+        if not killed and when(statement):
+            killed.append(statement)
+            kill(mysql_url, {connection.connection.dbapi_connection.thread_id()})
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", before)
+    return killed
+
+
+def note_name(app, note_id: int) -> str:
+    with app.app_context():
+        return db.session.execute(text("SELECT name FROM notes WHERE id = :id"), {"id": note_id}).scalar_one()
+
+
+@pytest.mark.mysql
+def test_an_edit_whose_connection_is_lost_mid_transaction_runs_again_and_is_saved(make_mysql_app, mysql_url):
+    app = make_mysql_app()
+    client, note = signed_in_client_with_a_note(app, "mid@example.com")
+    killed = kill_own_connection_once(app, mysql_url, lambda sql: sql.lstrip().startswith("UPDATE notes"))
+
+    answer = client.post(f"/notes/{note}/edit/", data={"name": "after", "text": "text", "pad": ""})
+
+    assert killed, "the kill never happened: the test did not test anything"
+    assert answer.status_code == 302 and answer.headers["Location"].endswith(f"/notes/{note}/")
+    assert note_name(app, note) == "after"
+
+
+@pytest.mark.mysql
+def test_a_request_whose_commit_was_sent_is_not_run_again(make_mysql_app, mysql_url):
+    """Lost during its COMMIT, an edit's outcome is unknown: it fails rather than run twice."""
+    app = make_mysql_app()
+    client, note = signed_in_client_with_a_note(app, "commit@example.com")
+    killed: list[int] = []
+
+    def before_commit(connection):
+        if not killed:
+            killed.append(connection.connection.dbapi_connection.thread_id())
+            kill(mysql_url, set(killed))
+
+    with app.app_context():
+        event.listen(db.engine, "commit", before_commit)
+    with pytest.raises(OperationalError, match=r"Lost connection|gone away"):
+        client.post(f"/notes/{note}/edit/", data={"name": "after", "text": "text", "pad": ""})
+    assert killed
+    assert note_name(app, note) == "before"  # the server rolled the transaction back
