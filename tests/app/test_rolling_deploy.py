@@ -406,6 +406,8 @@ def test_rolling_deploy_and_database_restart_under_load_fail_no_request(tmp_path
         f"proxy answers: {dict(proxy.answers)} {proxy.errors[:5]} failed open: {proxy.failed_open} "
         f"served: { {o.target for o in outcomes} }",
         f"events: {events}",
+        # Requests whose connection the restart ended mid-transaction, run again by the app.
+        f"replayed: {sum(r.log.read_text().count('the request runs again') for r in releases)}",
         f"wall: {time.monotonic() - wall:.1f}s",
     ]
     print("\n".join(report))
