@@ -30,7 +30,6 @@ from __future__ import annotations
 import contextlib
 import http.client
 import itertools
-import socket
 import threading
 import time
 from collections import Counter
@@ -280,12 +279,3 @@ class AlbProxy:
                 if target.state == "healthy" and target.failures >= self.unhealthy_threshold:
                     target.become("unhealthy")
             self.lock.notify_all()
-
-
-def connect_refused(port: int) -> bool:
-    """True when nothing listens on 127.0.0.1:port any more."""
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return False
-    except OSError:
-        return True
