@@ -93,7 +93,7 @@ def connect_when_up(
     wait (``no_connect_wait``): it must say at once that the database is unavailable. Any other
     error (access denied, an unknown database) is raised at once.
     """
-    wait = 0.0 if g_no_connect_wait() else _connect_waits.get(engine, 0.0)
+    wait = 0.0 if _connect_wait_off() else _connect_waits.get(engine, 0.0)
     deadline = clock() + wait
     pause = 0.05
     while True:
@@ -108,7 +108,7 @@ def connect_when_up(
         pause = min(pause * 2, 0.5)
 
 
-def g_no_connect_wait() -> bool:
+def _connect_wait_off() -> bool:
     return has_request_context() and bool(g.get("notejam_no_connect_wait"))
 
 

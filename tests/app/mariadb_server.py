@@ -117,6 +117,15 @@ class PrivateMariaDB:
         finally:
             connection.close()
 
+    def scalar(self, statement: str):
+        connection = pymysql.connect(host="127.0.0.1", port=self.port, user="root")
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(statement)
+                return cursor.fetchone()[0]
+        finally:
+            connection.close()
+
     def tail(self, lines: int = 20) -> str:
         try:
             return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])

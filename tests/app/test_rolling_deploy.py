@@ -361,6 +361,8 @@ def test_rolling_deploy_and_database_restart_under_load_fail_no_request(tmp_path
         started = time.monotonic()
         run([*flask, "--directory", str(migrations)], env)
         events["migration_s"] = round(time.monotonic() - started, 2)
+        applied = database.scalar("SELECT version_num FROM notejam.alembic_version")
+        assert applied == "9999_rolling_deploy_test", applied
         time.sleep(0.5)
 
         # 2. The deploy stage: one task at a time, new before old is drained and stopped.
@@ -417,3 +419,5 @@ def test_rolling_deploy_and_database_restart_under_load_fail_no_request(tmp_path
     served = {o.target for o in outcomes}
     assert {"v1-a", "v1-b", "v2-a", "v2-b"} <= served, served
     assert during_restart, "no request was sent while the database restarted"
+    # The restart made every target unready: the proxy failed open, as the ALB does.
+    assert proxy.failed_open > 0, report
