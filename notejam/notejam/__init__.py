@@ -7,9 +7,10 @@ import hashlib
 import os
 from typing import Any
 
-from flask import Flask, render_template, request, url_for
+from flask import Flask, g, render_template, request, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
@@ -18,7 +19,16 @@ from whitenoise import WhiteNoise
 from . import auth, dataversion, dbsecret, health, notes, pads, ratelimits, weblog
 from .config import from_environment
 from .dates import humandate
-from .db import configure_reader_engine, configure_reads_engine, db, migrate, require_tls
+from .db import (
+    configure_connect_wait,
+    configure_reader_engine,
+    configure_reads_engine,
+    db,
+    migrate,
+    replayable,
+    require_tls,
+    track_commits,
+)
 from .models import MAX_ID
 from .pagecache import PageCache
 from .sessions import SessionInterface
@@ -43,6 +53,24 @@ class Notejam(Flask):
         # (inspect, on every request); the answer never changes for a function. Bounded, in
         # case closures come and go (after_this_request).
         self.ensure_sync = functools.lru_cache(maxsize=256)(self.ensure_sync)  # type: ignore[method-assign]
+
+    def dispatch_request(self) -> Any:
+        """The view; run once more if the database connection was lost before anything was
+        committed (db.replayable), once the session has dropped the lost transaction.
+
+        A restart or a failover ends every connection, including one in the middle of a
+        request's transaction; run again, the view reconnects (waiting for the server, db.py)
+        and the user never sees the restart.
+        """
+        try:
+            return super().dispatch_request()
+        except DBAPIError as error:
+            if not replayable(error):
+                raise
+            g.notejam_replayed = True
+            db.session.rollback()
+            self.logger.warning("database connection lost before any commit: the request runs again")
+            return super().dispatch_request()
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -70,6 +98,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
                 event.listen(engine, "connect", require_tls)
     with app.app_context():
         dbsecret.install(app, db.engines)
+        configure_connect_wait(db.engines, app.config["DATABASE_CONNECT_WAIT"])
+        track_commits(db.engines)
     migrate.init_app(app, db)
     csrf.init_app(app)
     auth.login_manager.init_app(app)

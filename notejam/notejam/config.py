@@ -268,6 +268,9 @@ def from_environment(env: Mapping[str, str], instance_path: str, testing: bool) 
         # DB_PASSWORD_SECRET_ARN: the password is read from Secrets Manager per new connection.
         **dbsecret_settings(env),
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
+        # A new connection to the writer waits this long (seconds) for a server that is
+        # restarting or failing over, instead of failing the request at once (db.py).
+        "DATABASE_CONNECT_WAIT": env_int(env, "DB_CONNECT_WAIT", 10),
         "SQLALCHEMY_TRACK_MODIFICATIONS": False,
         # Verified TLS was configured: every new connection must prove it is encrypted (db.py).
         "DATABASE_REQUIRE_TLS": bool(connect_args),

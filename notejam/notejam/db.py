@@ -6,7 +6,8 @@ import functools
 import os
 import sqlite3
 import time
-from collections.abc import Mapping, MutableMapping
+import weakref
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
 from flask import current_app, g, has_request_context, request
@@ -66,6 +67,100 @@ def require_tls(dbapi_connection, _record) -> None:
     if not row or not row[1]:
         dbapi_connection.close()
         raise InsecureDatabaseConnection("the database connection is not encrypted although DB_SSL_CA is set")
+
+
+# MySQL client errors that mean "the server is not taking connections right now": refused or
+# unreachable (2002, 2003), dropped during the handshake (2006, 2013), shutting down (1053).
+SERVER_UNAVAILABLE = frozenset({1053, 2002, 2003, 2006, 2013})
+# How long a new connection waits for such a server, per engine (configure_connect_wait).
+_connect_waits: weakref.WeakKeyDictionary[Engine, float] = weakref.WeakKeyDictionary()
+
+
+def connect_when_up(
+    engine: Engine,
+    connect: Callable[..., Any],
+    cargs: Any,
+    cparams: dict[str, Any],
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> Any:
+    """A new DBAPI connection, waiting a bounded time for a server that is restarting.
+
+    A restart or a failover refuses connections for a few seconds. Without the wait every
+    request arriving then is a 500, although the server is back before a user would have
+    retried; with it such a request takes longer and succeeds. Pooled connections that died are
+    replaced through here too (pre-ping, the reads engine's retry). The readiness probe does not
+    wait (``no_connect_wait``): it must say at once that the database is unavailable. Any other
+    error (access denied, an unknown database) is raised at once.
+    """
+    wait = 0.0 if _connect_wait_off() else _connect_waits.get(engine, 0.0)
+    deadline = clock() + wait
+    pause = 0.05
+    while True:
+        try:
+            return connect(*cargs, **cparams)
+        except engine.dialect.loaded_dbapi.OperationalError as error:
+            code = error.args[0] if error.args else None
+            remaining = deadline - clock()
+            if code not in SERVER_UNAVAILABLE or remaining <= 0:
+                raise
+        sleep(min(pause, remaining))
+        pause = min(pause * 2, 0.5)
+
+
+def _connect_wait_off() -> bool:
+    return has_request_context() and bool(g.get("notejam_no_connect_wait"))
+
+
+def no_connect_wait() -> None:
+    """This request's new connections fail at once rather than wait for the server (readyz)."""
+    g.notejam_no_connect_wait = True
+
+
+def configure_connect_wait(engines: Mapping[Any, Engine], seconds: float) -> None:
+    """Make the writer's engines (the session's, the reads engine) wait for a restarting server.
+
+    The reader's engine does not wait: a request whose reader fails reads from the writer. An
+    engine whose connections come from the database secret's hook (dbsecret.py) connects there,
+    through connect_when_up too; SQLAlchemy uses the first do_connect hook that returns one.
+    """
+    for key, engine in engines.items():
+        if engine.dialect.name != "mysql" or key == READER or seconds <= 0:
+            continue
+        _connect_waits[engine] = seconds
+
+        @event.listens_for(engine, "do_connect")
+        def wait_for_server(dialect, _record, cargs, cparams, engine=engine):
+            return connect_when_up(engine, dialect.loaded_dbapi.connect, cargs, cparams)
+
+
+def track_commits(engines: Mapping[Any, Engine]) -> None:
+    """Note in the request's context when a COMMIT is sent on any engine (see replayable)."""
+    for engine in engines.values():
+        event.listen(engine, "commit", _commit_sent)
+
+
+def _commit_sent(_connection) -> None:
+    if has_request_context():
+        g.notejam_commit_sent = True
+
+
+def replayable(error: BaseException) -> bool:
+    """Whether the request's view may run again after ``error``: its database connection was
+    lost (a restart, a failover), the request has sent no COMMIT yet and was not replayed.
+
+    The server rolls back a transaction whose connection it lost, so a request that never sent
+    a COMMIT changed nothing in the database, and mails go out only after a commit (the sign-up,
+    the reset link, each after a rate-limit counter's own commit). A connection lost during the
+    COMMIT leaves its outcome unknown: that request is not run again and fails as before.
+    """
+    return (
+        isinstance(error, DBAPIError)
+        and error.connection_invalidated
+        and has_request_context()
+        and not g.get("notejam_commit_sent")
+        and not g.get("notejam_replayed")
+    )
 
 
 # The engine for the one read every signed-in request makes (the user, auth.load_user).

@@ -26,6 +26,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from .config import ConfigError, env_int
+from .db import connect_when_up
 
 SECRET_ARN_ENV = "DB_PASSWORD_SECRET_ARN"  # noqa: S105 - the name of a setting
 MAX_AGE_ENV = "DB_PASSWORD_SECRET_MAX_AGE"
@@ -161,7 +162,8 @@ def attach(engine: Engine, password: SecretPassword, sleep: Callable[[float], No
         for pause in (*RETRY_PAUSES, None):
             cparams[key] = current
             try:
-                return dbapi.connect(*cargs, **cparams)
+                # A restarting server is waited for there, as without a secret (db.py).
+                return connect_when_up(engine, dbapi.connect, cargs, cparams)
             except dbapi.Error as error:
                 if pause is None or not _is_access_denied(error):
                     raise

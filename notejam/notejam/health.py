@@ -6,7 +6,7 @@ from flask import Blueprint, current_app
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from .db import db
+from .db import db, no_connect_wait
 
 bp = Blueprint("health", __name__)
 
@@ -20,6 +20,9 @@ def healthz():
 
 @bp.route("/readyz")
 def readyz():
+    # Answer at once while the database is down (no waiting for it to come back, db.py): the
+    # ALB's check has a timeout, and a target that cannot reach the database is not ready.
+    no_connect_wait()
     try:
         db.session.execute(text("SELECT 1"))
     except SQLAlchemyError as error:
