@@ -1,12 +1,19 @@
 """Converge benchmark: first converge, no-op re-runs and their AWS API calls, against the emulator.
 
     python bench/converge.py [--inventory local] [--runs 3] [--tags network] [--out FILE]
+    python bench/converge.py --runs 3 --noop-runs 0 --compare-with ../other-checkout
+
 
 Starts a private emulator on a free port, converges ``site.yml`` once (timed), re-runs it
 ``--runs`` times (each timed, with the API calls counted at the emulator by operation), then runs
 the drift check (``playbooks/drift.yml --check``) ``--runs`` times, and prints a Markdown report
 (also written to ``--out`` when given). Not a test: the figures depend
 on the machine and its load, which the report records.
+
+``--compare-with DIR`` times the drift check of another checkout of the collection (e.g. a
+worktree of main, with its own or a linked ``.venv``) against the same converged emulator,
+alternating the two trees run by run, with the 1-minute load average before each run: on a shared
+machine only runs made side by side compare.
 """
 
 import argparse
@@ -26,18 +33,18 @@ from tests.emulator.ctl import Emulator, apply_client_env  # noqa: E402
 from tests.integration.conftest import RECAP, create_shared_zone_with  # noqa: E402
 
 
-def run_playbook(env, inventory, extra, playbook="site.yml"):
+def run_playbook(env, inventory, extra, playbook="site.yml", tree=REPO):
     started = time.monotonic()
     proc = subprocess.run(  # noqa: S603
         [
-            str(REPO / ".venv" / "bin" / "ansible-playbook"),
+            str(tree / ".venv" / "bin" / "ansible-playbook"),
             playbook,
             "-i",
             f"inventories/{inventory}",
             *extra,
         ],
-        cwd=REPO,
-        env=env,
+        cwd=tree,
+        env=dict(env, ANSIBLE_CONFIG=str(tree / "ansible.cfg")),
         capture_output=True,
         text=True,
         check=False,
@@ -62,7 +69,18 @@ def main():
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--tags", default=None)
     parser.add_argument("--out", default=None)
+    parser.add_argument("--noop-runs", type=int, default=None, help="no-op re-runs (default: --runs)")
+    parser.add_argument(
+        "--compare-with",
+        type=Path,
+        default=None,
+        help="another checkout whose drift check runs alternately with this one's",
+    )
     args = parser.parse_args()
+    noop_runs = args.runs if args.noop_runs is None else args.noop_runs
+    trees = [("this tree", REPO)]
+    if args.compare_with:
+        trees.insert(0, ("--compare-with", args.compare_with.resolve()))
 
     emulator = Emulator.spawn(port=0)
     try:
@@ -75,21 +93,25 @@ def main():
         first, tasks, first_changed = run_playbook(env, args.inventory, extra)
         first_calls = emulator.calls()
         noops = []
-        for _ in range(args.runs):
+        for _ in range(noop_runs):
             emulator.reset_calls()
             elapsed, _, changed = run_playbook(env, args.inventory, extra)
             noops.append((elapsed, changed, emulator.calls()))
         drifts = []
         if not args.tags:
             for _ in range(args.runs):
-                emulator.reset_calls()
-                elapsed, _, changed = run_playbook(env, args.inventory, ["--check"], "playbooks/drift.yml")
-                drifts.append((elapsed, changed, emulator.calls()))
+                for label, tree in trees:
+                    emulator.reset_calls()
+                    load = os.getloadavg()[0]
+                    elapsed, drift_tasks, changed = run_playbook(
+                        env, args.inventory, ["--check"], "playbooks/drift.yml", tree
+                    )
+                    drifts.append((elapsed, changed, emulator.calls(), label, load, drift_tasks))
     finally:
         emulator.stop()
 
-    median = statistics.median(t for t, _, _ in noops)
-    last_calls = noops[-1][2]
+    median = statistics.median(t for t, _, _ in noops) if noops else None
+    last_calls = (noops[-1] if noops else drifts[-1])[2]
     lines = [
         f"## Converge of `inventories/{args.inventory}`{' (tags ' + args.tags + ')' if args.tags else ''}",
         "",
@@ -107,20 +129,27 @@ def main():
         lines.append(
             f"| no-op re-run {i} | {elapsed:.1f} | {changed} | {calls['total']} | {calls['writes']} |"
         )
-    for i, (elapsed, changed, calls) in enumerate(drifts, 1):
+    for i, (elapsed, changed, calls, label, load, _) in enumerate(drifts, 1):
+        which = f", {label}, load {load:.2f}" if args.compare_with else ""
         lines.append(
-            f"| drift check {i} (`drift.yml --check`) | {elapsed:.1f} | {changed} | {calls['total']} "
+            f"| drift check {i} (`drift.yml --check`{which}) | {elapsed:.1f} | {changed} | {calls['total']} "
             f"| {calls['writes']} |"
         )
+    summary = [
+        f"No-op median: {median:.1f} s for {tasks} tasks" if noops else f"{tasks} tasks in the first converge"
+    ]
+    for label, tree in trees:
+        mine = [d for d in drifts if d[3] == label]
+        if mine:
+            summary.append(
+                f"drift check median {statistics.median(d[0] for d in mine):.1f} s (goal: 20 s), "
+                f"{mine[-1][5]} tasks, {mine[-1][2]['total']} API calls"
+                + (f" ({label}: {tree})" if args.compare_with else "")
+            )
     lines += [
         "",
-        f"No-op median: {median:.1f} s for {tasks} tasks"
-        + (
-            f"; drift check median {statistics.median(t for t, _, _ in drifts):.1f} s (goal: 20 s)"
-            if drifts
-            else ""
-        )
-        + "; API calls of the last no-op run by operation:",
+        "; ".join(summary)
+        + f"; API calls of the last {'no-op' if noops else 'drift check'} run by operation:",
         "",
         "| operation | calls |",
         "|---|---|",

@@ -477,6 +477,14 @@ class AwsResource:
             self.update(before, after, changes)
         return self.read()
 
+    def converge(self):
+        """One cycle without exiting: plan, apply unless in check mode, and return the outcome
+        (:meth:`outcome`). AWS errors propagate to the caller."""
+        raw, before, after, changes = self.plan()
+        if changes and not self.module.check_mode:
+            raw = self.apply(raw, before, after, changes)
+        return self.outcome(raw, before, after, changes)
+
     def run(self, **extra_result):
         """The whole cycle, then ``exit_json``; AWS errors end in ``fail_json_aws``."""
         self.validate()
@@ -489,8 +497,9 @@ class AwsResource:
         except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
             self.module.fail_json_aws(e, msg=f"Managing the {self.result_key} failed")
 
-    def finish(self, raw, before, after, changes, **extra_result):
-        """Settle (outside check mode) and exit with the resource, the changes and the diff."""
+    def outcome(self, raw, before, after, changes):
+        """What one cycle reports: ``changed``, ``changes``, ``diff`` and the resource under
+        ``result_key`` (settled first outside check mode)."""
         changed = bool(changes)
         if self.module.check_mode and changed:
             resource = self.predicted(raw, after)
@@ -499,16 +508,19 @@ class AwsResource:
         else:
             raw = self.settle(raw, changed) if raw is not None else None
             resource = self.returned(raw) if raw is not None else {}
-        self.module.exit_json(
-            changed=changed,
-            changes=changes,
-            diff={
+        return {
+            "changed": changed,
+            "changes": changes,
+            "diff": {
                 "before": self.presented(before) if before is not None else {},
                 "after": self.presented(after) if after is not None else {},
             },
-            **{self.result_key: resource},
-            **extra_result,
-        )
+            self.result_key: resource,
+        }
+
+    def finish(self, raw, before, after, changes, **extra_result):
+        """Settle (outside check mode) and exit with the resource, the changes and the diff."""
+        self.module.exit_json(**self.outcome(raw, before, after, changes), **extra_result)
 
 
 def call_while_propagating(module, call, code, fragment, what, timeout=120, delay=None, **params):

@@ -19,10 +19,18 @@ author:
   - notejam.aws maintainers (@notejam)
 options:
   name:
-    description: Name of the log group.
+    description:
+      - Name of the log group. Exactly one of O(name) and O(names) is required.
     type: str
-    required: true
     aliases: [log_group_name]
+  names:
+    description:
+      - Names of several log groups that take the same retention, key and tags, converged in one
+        module run (one Python start and one client instead of one of each per group).
+      - The result then lists them under RV(log_groups); RV(changes) prefixes each path with the
+        group's name and a colon, and RV(diff) holds one before/after per group, in the order given.
+    type: list
+    elements: str
   retention_days:
     description:
       - Days CloudWatch keeps the events (one of the values CloudWatch Logs accepts).
@@ -52,12 +60,20 @@ EXAMPLES = r"""
     retention_days: 90
     kms_key_id: arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab
     tags: {Project: notejam, Environment: prod, ManagedBy: ansible}
+
+- name: The exported database logs, one module run for every group
+  notejam.aws.cloudwatch_log_group:
+    names:
+      - /aws/rds/cluster/notejam-prod-aurora/error
+      - /aws/rds/cluster/notejam-prod-aurora/slowquery
+    retention_days: 30
+    kms_key_id: arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab
 """
 
 RETURN = r"""
 log_group:
   description: The group as DescribeLogGroups returns it (snake_case), with its tags; empty when absent.
-  returned: always
+  returned: when O(name) is given
   type: dict
   contains:
     log_group_name:
@@ -72,14 +88,24 @@ log_group:
     kms_key_id:
       description: ARN of the key that encrypts the group.
       type: str
+log_groups:
+  description: Each group of O(names) as RV(log_group) describes one, in the order given.
+  returned: when O(names) is given
+  type: list
+  elements: dict
 changes:
-  description: Dotted paths of the fields that differed.
+  description: Dotted paths of the fields that differed; with O(names), prefixed by the group's name.
   returned: always
   type: list
   elements: str
 """
 
 import re  # noqa: E402
+
+try:
+    import botocore
+except ImportError:  # AnsibleAWSModule reports the missing dependency
+    botocore = None
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule  # noqa: E402
 from ansible_collections.notejam.aws.plugins.module_utils.resource import (  # noqa: E402
@@ -120,6 +146,14 @@ _KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$
 class LogGroup(AwsResource):
     service = "logs"
     result_key = "log_group"
+
+    def __init__(self, module, name=None, client=None):
+        """One group: ``module.params["name"]``, or ``name`` (one of ``names``) sharing ``client``."""
+        if client is None:
+            super().__init__(module)
+        else:
+            self.module, self.client = module, client
+        self.params = dict(module.params, name=name) if name is not None else module.params
 
     def validate(self):
         p = self.params
@@ -195,15 +229,50 @@ class LogGroup(AwsResource):
 
 def main():
     argument_spec = {
-        "name": {"type": "str", "required": True, "aliases": ["log_group_name"]},
+        "name": {"type": "str", "aliases": ["log_group_name"]},
+        "names": {"type": "list", "elements": "str"},
         "retention_days": {"type": "int"},
         "kms_key_id": {"type": "str"},
         "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
         "tags": {"type": "dict", "aliases": ["resource_tags"]},
         "purge_tags": {"type": "bool", "default": True},
     }
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    LogGroup(module).run()
+    module = AnsibleAWSModule(
+        argument_spec=argument_spec,
+        supports_check_mode=True,
+        mutually_exclusive=[("name", "names")],
+        required_one_of=[("name", "names")],
+    )
+    if module.params["names"] is None:
+        LogGroup(module).run()
+    else:
+        converge_each(module, module.params["names"])
+
+
+def converge_each(module, names):
+    """Every group of ``names`` through the same cycle, with one client; one result for all."""
+    if not names or len(set(names)) != len(names) or not all(names):
+        module.fail_json(msg=f"names={names}: accepted a non-empty list of distinct, non-empty group names")
+    first = LogGroup(module, names[0])
+    first.validate()  # the same retention and key for every group: checked once, before any call
+    groups = [first] + [LogGroup(module, name, first.client) for name in names[1:]]
+    outcomes = []
+    for group in groups:
+        try:
+            outcomes.append((group.params["name"], group.converge()))
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+            module.fail_json_aws(
+                e,
+                msg=f"Managing the log group {group.params['name']} failed",
+                log_groups=[outcome["log_group"] for _, outcome in outcomes],
+                changed=any(outcome["changed"] for _, outcome in outcomes) and not module.check_mode,
+            )
+    module.exit_json(
+        changed=any(outcome["changed"] for _, outcome in outcomes),
+        changes=[f"{name}: {path}" for name, outcome in outcomes for path in outcome["changes"]],
+        diff=[outcome["diff"] for _, outcome in outcomes],
+        log_groups=[outcome["log_group"] for _, outcome in outcomes],
+    )
 
 
 if __name__ == "__main__":

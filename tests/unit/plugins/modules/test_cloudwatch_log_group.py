@@ -127,3 +127,82 @@ def test_absent_deletes_then_is_a_no_op(key, run_module, api_calls):
     api_calls.clear_calls()
     assert run_module(main, {"name": NAME, "state": "absent"})["changed"] is False
     assert api_calls.writes == []
+
+
+# names: several groups with the same settings in one module run (the aurora role's exported logs).
+RDS_PREFIX = "/aws/rds/cluster/notejam-test-aurora/"
+NAMES = [RDS_PREFIX + "error", RDS_PREFIX + "slowquery"]
+
+
+@pytest.fixture
+def rds_key(aws):
+    return logs_key(RDS_PREFIX + "*")
+
+
+def many(key, **extra):
+    return dict({"names": NAMES, "retention_days": 30, "kms_key_id": key, "tags": TAGS}, **extra)
+
+
+def groups():
+    found = boto3.client("logs").describe_log_groups(logGroupNamePrefix=RDS_PREFIX)
+    return {g["logGroupName"]: g for g in found["logGroups"]}
+
+
+def test_names_creates_every_group_in_one_run(rds_key, run_module):
+    result = run_module(main, many(rds_key))
+    assert result["changed"] is True
+    assert [g["log_group_name"] for g in result["log_groups"]] == NAMES
+    settings = {name: (g["kmsKeyId"], g["retentionInDays"]) for name, g in groups().items()}
+    assert settings == dict.fromkeys(NAMES, (rds_key, 30))
+
+
+def test_names_second_run_and_check_mode_make_no_write(rds_key, run_module, api_calls):
+    run_module(main, many(rds_key))
+    api_calls.clear_calls()
+    assert run_module(main, many(rds_key))["changed"] is False
+    check = run_module(main, many(rds_key), check=True)
+    assert (check["changed"], check["changes"]) == (False, [])
+    assert api_calls.writes == []
+
+
+def test_names_reports_the_one_group_that_drifted_by_name(rds_key, run_module, api_calls):
+    run_module(main, many(rds_key))
+    boto3.client("logs").put_retention_policy(logGroupName=NAMES[1], retentionInDays=7)
+    api_calls.clear_calls()
+    check = run_module(main, many(rds_key), check=True)
+    assert (check["changed"], check["changes"]) == (True, [f"{NAMES[1]}: retentionInDays"])
+    assert [d["before"]["retention_in_days"] for d in check["diff"]] == [30, 7]
+    assert api_calls.writes == []
+    result = run_module(main, many(rds_key))
+    assert result["changes"] == [f"{NAMES[1]}: retentionInDays"]
+    assert api_calls.writes == ["PutRetentionPolicy"]
+    assert groups()[NAMES[1]]["retentionInDays"] == 30
+
+
+def test_names_check_mode_create_writes_nothing(rds_key, run_module, api_calls):
+    result = run_module(main, many(rds_key), check=True)
+    assert result["changed"] is True
+    assert {change.split(": ")[0] for change in result["changes"]} == set(NAMES)
+    assert api_calls.writes == [] and groups() == {}
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"name": NAME}, "mutually exclusive"),
+        ({"names": [NAMES[0], NAMES[0]]}, "distinct"),
+        ({"names": []}, "non-empty"),
+        ({"retention_days": 42}, "retention_days=42"),
+    ],
+)
+def test_names_bad_input_fails_before_any_call(rds_key, run_module, api_calls, extra, message):
+    api_calls.clear_calls()
+    result = run_module(main, many(rds_key, **extra))
+    assert result["failed"] is True and message in result["msg"]
+    assert api_calls == []
+
+
+def test_names_absent_deletes_every_group(rds_key, run_module):
+    run_module(main, many(rds_key))
+    assert run_module(main, {"names": NAMES, "state": "absent"})["changed"] is True
+    assert groups() == {}
