@@ -80,6 +80,14 @@ options:
     description: How many of the container's last log lines to return.
     type: int
     default: 20
+  role_propagation_timeout:
+    description:
+      - Seconds to keep starting the task while ECS answers that it cannot assume the task
+        definition's roles. IAM is eventually consistent, so roles created seconds before (by the
+        same run) are often refused at first; any other refusal fails at once.
+      - When the run had to wait, a warning says for what and how long.
+    type: int
+    default: 120
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -125,6 +133,8 @@ log_lines:
   type: dict
 """
 
+import re
+
 try:
     import botocore
 except ImportError:  # AnsibleAWSModule reports the missing dependency
@@ -135,12 +145,32 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.notejam.aws.plugins.module_utils.resource import (
     client_token,
     conform,
+    error_code_and_message,
     retrying_client,
     snake,
+    until_accepted,
     wait_for,
 )
 
 VERBATIM = ("tags", "environment", "overrides")
+
+# How ECS refuses a task whose roles it cannot assume yet (IAM is eventually consistent:
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency).
+# RunTask's documented errors (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html)
+# include ClientException and InvalidParameterException; the message ECS sends is "ECS was unable
+# to assume the role '<arn>' that was provided for this task. Please verify that the role being
+# passed has the proper trust relationship and permissions ..." (quoted in
+# github.com/aws-samples/aws-modern-application-workshop/issues/88 and retried on by deployment
+# tools when the role is new). "Unable to assume the service linked role" is a missing
+# service-linked role, which time does not fix, and is not retried.
+ROLE_NOT_READY_CODES = ("ClientException", "InvalidParameterException")
+ROLE_NOT_READY = re.compile(r"unable to assume (the )?role", re.IGNORECASE)
+
+
+def role_not_ready(error):
+    """Whether a RunTask error says ECS cannot assume a role (yet)."""
+    code, message = error_code_and_message(error)
+    return code in ROLE_NOT_READY_CODES and bool(ROLE_NOT_READY.search(message))
 
 
 class OneOffTask:
@@ -161,6 +191,11 @@ class OneOffTask:
             fail(msg="command needs container_name (the container whose command it replaces)")
         if p["wait_timeout"] <= 0:
             fail(msg=f"wait_timeout={p['wait_timeout']} must be more than 0 seconds")
+        if p["role_propagation_timeout"] < 0:
+            fail(
+                msg=f"role_propagation_timeout={p['role_propagation_timeout']} is not accepted; "
+                "accepted: 0 or more seconds"
+            )
         if p["log_lines"] < 0:
             fail(msg=f"log_lines={p['log_lines']} is not accepted; accepted: 0 or more")
         try:
@@ -224,7 +259,15 @@ class OneOffTask:
             params["platformVersion"] = p["platform_version"]
         if self.overrides:
             params["overrides"] = {"containerOverrides": self.overrides}
-        response = self.ecs.run_task(**params)
+        # The same parameters (and client token) each time: a refused start started nothing.
+        response = until_accepted(
+            self.module,
+            f"ECS to be able to assume the roles of {definition['taskDefinitionArn']} "
+            "(new IAM roles take a while to propagate)",
+            lambda: self.ecs.run_task(**params),
+            role_not_ready,
+            p["role_propagation_timeout"],
+        )
         if response.get("failures") or not response.get("tasks"):
             reasons = "; ".join(
                 f"{f.get('arn', '')} {f.get('reason')} {f.get('detail', '')}" for f in response["failures"]
@@ -325,6 +368,7 @@ def main():
         "wait": {"type": "bool", "default": True},
         "wait_timeout": {"type": "int", "default": 900},
         "log_lines": {"type": "int", "default": 20},
+        "role_propagation_timeout": {"type": "int", "default": 120},
     }
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     try:

@@ -6,7 +6,12 @@ import boto3
 import botocore.client
 import botocore.exceptions
 import pytest
-from ansible_collections.notejam.aws.plugins.modules import ecs_cluster, security_groups, vpc_network
+from ansible_collections.notejam.aws.plugins.modules import (
+    ecs_cluster,
+    ecs_run_task,
+    security_groups,
+    vpc_network,
+)
 
 from tests.unit.conftest import STRICT_REGION
 
@@ -117,3 +122,50 @@ def test_a_create_without_client_token_is_not_sent_again_after_a_5xx(
     assert create_vpc_answers_500_after_succeeding, "the 5xx was not injected"
     vpcs = boto3.client("ec2").describe_vpcs(Filters=[{"Name": "tag:Name", "Values": ["notejam-5xx-vpc"]}])
     assert len(vpcs["Vpcs"]) == 1
+
+
+TRUST_ECS_TASKS = (
+    '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", '
+    '"Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]}'
+)
+
+
+def test_a_migration_task_whose_new_role_ecs_cannot_assume_yet_is_started_once_it_can(
+    strict_aws, run_module, api_calls
+):
+    """Defect 2: the ecs_service role creates the task's roles seconds before the migration runs;
+    RunTask answers InvalidParameterException until IAM has propagated them. The module waits
+    (bounded) and says what it waited for."""
+    ec2 = boto3.client("ec2", region_name=STRICT_REGION)
+    subnet = ec2.describe_subnets()["Subnets"][0]
+    group = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [subnet["VpcId"]]}])
+    role = boto3.client("iam", region_name=STRICT_REGION).create_role(
+        RoleName="notejam-strict-migrate", AssumeRolePolicyDocument=TRUST_ECS_TASKS
+    )["Role"]["Arn"]
+    ecs = boto3.client("ecs", region_name=STRICT_REGION)
+    ecs.create_cluster(clusterName="notejam-strict-migrate")
+    ecs.register_task_definition(
+        family="notejam-strict-migrate",
+        taskRoleArn=role,
+        executionRoleArn=role,
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+        cpu="256",
+        memory="512",
+        containerDefinitions=[{"name": "app", "image": "notejam:1"}],
+    )
+    args = {
+        "cluster": "notejam-strict-migrate",
+        "task_definition": "notejam-strict-migrate",
+        "subnets": [subnet["SubnetId"]],
+        "security_groups": [group["SecurityGroups"][0]["GroupId"]],
+        "container_name": "app",
+        "command": ["flask", "--app", "notejam", "db", "upgrade"],
+        "wait": False,
+        "role_propagation_timeout": 30,
+    }
+    result = run_module(ecs_run_task.main, args)
+    assert result.get("failed") is not True, result.get("msg")
+    assert result["task"]["task_arn"]
+    assert len(api_calls.of("RunTask")) > 1, "the role was assumable at once: strict mode did not refuse it"
+    assert any("ECS to be able to assume the roles" in w for w in result.get("warnings", []))
