@@ -100,3 +100,34 @@ def test_the_backup_selection_waits_for_the_role_the_same_run_created(strict, cl
     ), "the role was assumable at once: strict mode did not refuse it"
     selections = backup.list_backup_selections(BackupPlanId=plan_id)["BackupSelectionsList"]
     assert [s["SelectionName"] for s in selections] == [f"{prefix}-tagged"]
+
+
+def test_the_web_acl_is_attached_once_waf_can_see_the_new_acl_and_load_balancer(strict, client, run_tasks):
+    """Defect 5: waf.yml creates the web ACL and attaches it to a load balancer created moments
+    before; WAF answers WAFUnavailableEntityException until it can see both."""
+    prefix = f"notejam-strict-{uuid.uuid4().hex[:6]}"
+    ec2, elbv2 = client("ec2"), client("elbv2")
+    vpc_id = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    subnets = [
+        s["SubnetId"]
+        for s in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Subnets"]
+    ]
+    arn = elbv2.create_load_balancer(Name=f"{prefix}-alb", Subnets=subnets[:2])["LoadBalancers"][0][
+        "LoadBalancerArn"
+    ]
+    variables = dict(
+        environment(prefix),
+        notejam_fqdn="strict.notejam.example.com",
+        notejam_dns_zone="notejam.example.com",
+        alb_load_balancer={"load_balancer_arn": arn},
+        alb_waf_association_delay=2,
+    )
+
+    returncode, output = run_tasks("alb", ["waf"], variables)
+
+    assert returncode == 0, output[-4000:]
+    assert "FAILED - RETRYING: [localhost]: Attach the web ACL to the load balancer" in output, (
+        "the association was accepted at once: strict mode did not refuse it"
+    )
+    acl = client("wafv2").get_web_acl_for_resource(ResourceArn=arn)["WebACL"]
+    assert acl["Name"] == f"{prefix}-alb"
