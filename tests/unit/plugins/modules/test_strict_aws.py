@@ -169,3 +169,58 @@ def test_a_migration_task_whose_new_role_ecs_cannot_assume_yet_is_started_once_i
     assert result["task"]["task_arn"]
     assert len(api_calls.of("RunTask")) > 1, "the role was assumable at once: strict mode did not refuse it"
     assert any("ECS to be able to assume the roles" in w for w in result.get("warnings", []))
+
+
+def test_destroy_waits_while_a_deleted_load_balancers_interfaces_hold_the_network(
+    strict_aws, run_module, api_calls
+):
+    """Defect 4: destroy.yml removes the load balancer, then the security groups and the network;
+    on AWS the load balancer's network interfaces linger for minutes and EC2 answers
+    DependencyViolation. Both modules wait (bounded) and say what they waited for."""
+    args = network_args("notejam-strict-gone", 74)
+    network = run_module(vpc_network.main, args)
+    assert network.get("failed") is not True, network.get("msg")
+    groups = run_module(
+        security_groups.main,
+        {
+            "vpc_id": network["vpc_id"],
+            "groups": [{"key": "alb", "name": "notejam-strict-gone-alb", "description": "load balancer"}],
+            "tags": TAGS,
+        },
+    )
+    assert groups.get("failed") is not True, groups.get("msg")
+    elbv2 = boto3.client("elbv2", region_name=STRICT_REGION)
+    balancer = elbv2.create_load_balancer(
+        Name="notejam-strict-gone",
+        Subnets=network["subnets"]["public"],
+        SecurityGroups=[groups["group_ids"]["alb"]],
+    )["LoadBalancers"][0]["LoadBalancerArn"]
+    elbv2.delete_load_balancer(LoadBalancerArn=balancer)
+    api_calls.clear_calls()
+
+    gone = run_module(
+        security_groups.main,
+        {
+            "vpc_id": network["vpc_id"],
+            "groups": [{"key": "alb", "name": "notejam-strict-gone-alb"}],
+            "state": "absent",
+            "release_timeout": 60,
+        },
+    )
+    assert gone.get("failed") is not True, gone.get("msg")
+    assert len(api_calls.of("DeleteSecurityGroup")) > 1, "strict mode did not hold the group"
+    assert any("security group" in w and "DependencyViolation" in w for w in gone.get("warnings", []))
+
+    # A second load balancer, deleted just before the network goes: its interfaces hold the subnets.
+    balancer = elbv2.create_load_balancer(Name="notejam-strict-gone-2", Subnets=network["subnets"]["public"])
+    elbv2.delete_load_balancer(LoadBalancerArn=balancer["LoadBalancers"][0]["LoadBalancerArn"])
+    api_calls.clear_calls()
+    removed = run_module(vpc_network.main, dict(args, state="absent", release_timeout=60))
+    assert removed.get("failed") is not True, removed.get("msg")
+    assert len(api_calls.of("DeleteSubnet")) > 6, "no subnet was held (six subnets, one call each)"
+    assert any("subnet" in w and "DependencyViolation" in w for w in removed.get("warnings", []))
+    assert removed["changed"] is True and removed["vpc_id"] is None
+    ec2 = boto3.client("ec2", region_name=STRICT_REGION)
+    assert (
+        ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": ["notejam-strict-gone-vpc"]}])["Vpcs"] == []
+    )
