@@ -1,7 +1,7 @@
 """Bad data-tier input fails before the first AWS call, naming the variable at fault: retention
 below the environment's minimum, an unknown instance class, a DR region equal to the primary, a
-Serverless v2 range with min > max, the Data API on a T instance class, Vault Lock bounds that exclude the plan's retention, a
-compliance cooling-off under AWS's 3 days, an unknown lock mode."""
+Serverless v2 range with min > max, the Data API on a T instance class, Vault Lock bounds that
+exclude the plan's retention, a compliance cooling-off under AWS's 3 days, an unknown lock mode."""
 
 import json
 
