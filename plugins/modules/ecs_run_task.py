@@ -17,7 +17,9 @@ description:
     configuration).
   - Running a task is an action, not a state; the module always reports a change. Check mode
     checks that the cluster and the task definition exist and runs nothing.
-  - The run carries a client token, so a retried call never starts a second task.
+  - The run carries a client token, so a retried call never starts a second task. While ECS
+    answers that it cannot assume the task definition's roles yet (new IAM roles), the start is
+    attempted again, each attempt with a new token, for at most O(role_propagation_timeout) seconds.
 author:
   - Notejam maintainers (@notejam)
 options:
@@ -246,7 +248,6 @@ class OneOffTask:
             "count": 1,
             "launchType": p["launch_type"],
             "startedBy": p["started_by"],
-            "clientToken": client_token(),
             "networkConfiguration": {
                 "awsvpcConfiguration": {
                     "subnets": p["subnets"],
@@ -259,12 +260,14 @@ class OneOffTask:
             params["platformVersion"] = p["platform_version"]
         if self.overrides:
             params["overrides"] = {"containerOverrides": self.overrides}
-        # The same parameters (and client token) each time: a refused start started nothing.
+        # A refused start started nothing, so each new attempt carries a new client token: whether
+        # ECS would replay a refusal for a token it has seen is not documented. A transient error
+        # inside one attempt is retried by the client with that attempt's token.
         response = until_accepted(
             self.module,
             f"ECS to be able to assume the roles of {definition['taskDefinitionArn']} "
             "(new IAM roles take a while to propagate)",
-            lambda: self.ecs.run_task(**params),
+            lambda: self.ecs.run_task(**dict(params, clientToken=client_token())),
             role_not_ready,
             p["role_propagation_timeout"],
         )

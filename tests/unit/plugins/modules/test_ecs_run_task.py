@@ -210,7 +210,9 @@ STUBBED_ARGS = {
 
 
 @pytest.mark.parametrize("code", ["ClientException", "InvalidParameterException"])
-def test_a_role_ecs_cannot_assume_yet_is_waited_for_and_the_wait_reported(stubbed_ecs, run_module, code):
+def test_a_role_ecs_cannot_assume_yet_is_waited_for_and_the_wait_reported(
+    stubbed_ecs, run_module, api_calls, code
+):
     for _ in range(2):
         stubbed_ecs.add_client_error(
             "run_task", code, NOT_ASSUMABLE, 400, expected_params=stubbed_ecs.run_task_params
@@ -226,6 +228,8 @@ def test_a_role_ecs_cannot_assume_yet_is_waited_for_and_the_wait_reported(stubbe
     (warning,) = [w for w in result.get("warnings", []) if "assume the roles" in w]
     assert f"ECS to be able to assume the roles of {TASK_DEFINITION_ARN}" in warning
     assert "refused 2 time(s)" in warning and code in warning
+    tokens = [call["clientToken"] for call in api_calls.of("RunTask")]
+    assert len(tokens) == 3 and len(set(tokens)) == 3, "each attempt after a refusal carries its own token"
     stubbed_ecs.assert_no_pending_responses()
 
 
