@@ -189,6 +189,9 @@ def test_destroy_waits_while_a_deleted_load_balancers_interfaces_hold_the_networ
         },
     )
     assert groups.get("failed") is not True, groups.get("msg")
+    # Interfaces linger 30 s from here (half of AWS's base 60 s): enough for each module to meet
+    # them even on a loaded machine, where a tenth (6 s) could be over before the delete is sent.
+    strict_aws(time_scale=0.5)
     elbv2 = boto3.client("elbv2", region_name=STRICT_REGION)
     balancer = elbv2.create_load_balancer(
         Name="notejam-strict-gone",
