@@ -8,7 +8,12 @@ except ImportError:  # AnsibleAWSModule reports the missing dependency
     botocore = None
 
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
-from ansible_collections.notejam.aws.plugins.module_utils.resource import tag_delta
+from ansible_collections.notejam.aws.plugins.module_utils.resource import (
+    error_code_and_message,
+    paginate,
+    tag_delta,
+    until_accepted,
+)
 
 
 def apply_ec2_tags(client, pending):
@@ -145,3 +150,56 @@ class NewResourceAwareClient:
         for (operation, key), ids in by_kind.items():
             if ids:
                 getattr(self, operation)(**{key: ids})
+
+
+# --- deletes that wait for network interfaces to be released -------------------------------------
+# Deleting a load balancer, an ECS task or a database does not free its network interfaces at once:
+# they linger (on AWS for minutes, "it can take several minutes" for a load balancer's or Lambda's),
+# and until they are gone EC2 answers DeleteSubnet, DeleteSecurityGroup, DetachInternetGateway and
+# DeleteVpc with DependencyViolation
+# (https://repost.aws/knowledge-center/troubleshoot-dependency-error-delete-vpc,
+# https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html: "DependencyViolation:
+# The specified object has dependent resources"). Each operation, what names the object, and the
+# DescribeNetworkInterfaces filter that lists what still holds it (for the report).
+_RELEASE = {
+    "delete_subnet": ("SubnetId", "subnet", "subnet-id"),
+    "delete_security_group": ("GroupId", "security group", "group-id"),
+    "detach_internet_gateway": ("VpcId", "internet gateway's VPC", "vpc-id"),
+    "delete_vpc": ("VpcId", "VPC", "vpc-id"),
+}
+
+
+def _holders(client, name, value):
+    """The network interfaces that still use a subnet, group or VPC, for a message."""
+    interfaces = paginate(
+        client,
+        "describe_network_interfaces",
+        "NetworkInterfaces",
+        Filters=[{"Name": name, "Values": [value]}],
+    )
+    if not interfaces:
+        return "no network interface listed: another dependency, or one EC2 no longer lists"
+    shown = [
+        f"{i['NetworkInterfaceId']} ({i.get('Description') or i.get('InterfaceType') or 'no description'}, "
+        f"{i.get('Status', 'unknown')})"
+        for i in interfaces[:5]
+    ]
+    more = f" and {len(interfaces) - 5} more" if len(interfaces) > 5 else ""
+    return f"still used by {', '.join(shown)}{more}"
+
+
+def delete_when_released(module, client, operation, timeout, **params):
+    """``client.<operation>(**params)`` (one of :data:`_RELEASE`), repeated while EC2 answers
+    DependencyViolation, at most ``timeout`` seconds: the network interfaces of what the run (or
+    the tiers destroyed before) just deleted are still being released. Giving up names the object
+    and the interfaces that still use it; a wait that ended well is reported as a warning."""
+    key, kind, interface_filter = _RELEASE[operation]
+    target = params[key]
+    return until_accepted(
+        module,
+        f"the network interfaces in {kind} {target} to be released ({operation} answers DependencyViolation)",
+        lambda: getattr(client, operation)(**params),
+        lambda error: error_code_and_message(error)[0] == "DependencyViolation",
+        timeout,
+        explain=lambda: _holders(client, interface_filter, target),
+    )

@@ -370,6 +370,49 @@ def wait_for(module, what, probe, timeout, delay=None):
         time.sleep(min(delay, remaining))
 
 
+def error_code_and_message(error):
+    """``(code, message)`` of a botocore ClientError (empty strings when absent)."""
+    details = error.response.get("Error", {}) if isinstance(error, botocore.exceptions.ClientError) else {}
+    return details.get("Code") or "", details.get("Message") or ""
+
+
+def until_accepted(module, what, call, refused, timeout, explain=None, delay=None):
+    """``call()`` until AWS stops refusing it for a reason that passes with time, and its result.
+
+    Why: some refusals mean "not yet", not "no": a role IAM has not propagated, an entity WAF cannot
+    see yet, network interfaces still being released. ``refused(error)`` says whether a ClientError
+    is one of those; any other error is raised at once. The wait is :func:`wait_for`'s, bounded by
+    ``timeout`` seconds; giving up names ``what`` was awaited and the last refusal (plus
+    ``explain()``, e.g. what still holds a resource). When the call had to wait, the module is told
+    so in a warning (``module.warn``) naming what it waited for, how long and how often it was
+    refused, so a run that was slow says why."""
+    outcome, refusals = {}, []
+    started = time.monotonic()
+
+    def probe():
+        try:
+            outcome["result"] = call()
+        except botocore.exceptions.ClientError as e:
+            if not refused(e):
+                raise
+            code, message = error_code_and_message(e)
+            detail = f"{code}: {message}"
+            if explain is not None:
+                detail += f" ({explain()})"
+            refusals.append(detail)
+            return False, detail
+        return True, None
+
+    # At least a fifth of a second between attempts, even when tests shorten POLL_DELAY to 0.
+    wait_for(module, what, probe, timeout, max(0.2, POLL_DELAY if delay is None else delay))
+    if refusals:
+        module.warn(
+            f"Waited {time.monotonic() - started:.0f}s for {what}: refused {len(refusals)} time(s), "
+            f"first with {refusals[0]}"
+        )
+    return outcome["result"]
+
+
 def wait_with_waiter(module, client, waiter_name, what, timeout, delay=None, **params):
     """Use botocore's own waiter where one exists, bounded by ``timeout`` seconds."""
     delay = POLL_DELAY if delay is None else delay

@@ -116,7 +116,12 @@ options:
         type: float
         required: true
   enable_http_endpoint:
-    description: Turn the RDS Data API (HTTP endpoint) on or off.
+    description:
+      - Turn the RDS Data API (HTTP endpoint) on or off. On an existing (provisioned or Serverless
+        v2) cluster this is done with the C(EnableHttpEndpoint) and C(DisableHttpEndpoint)
+        operations; ModifyDBCluster's parameter of that name applies only to Aurora Serverless v1.
+      - The Data API is not available on T DB instance classes; turning it on for a cluster with a
+        C(db.t*) instance fails before any write.
     type: bool
   restore_from:
     description:
@@ -244,6 +249,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import (  # noq
 )
 from ansible_collections.notejam.aws.plugins.module_utils.resource import (  # noqa: E402
     AwsResource,
+    paginate,
     tag_delta,
     tags_after,
     wait_with_waiter,
@@ -333,7 +339,9 @@ def validate(module):
 class AuroraCluster(AwsResource):
     service = "rds"
     result_key = "cluster"
-    extra_retry_codes = ("InvalidDBClusterStateFault",)
+    # EnableHttpEndpoint/DisableHttpEndpoint answer InvalidResourceStateFault while "another
+    # operation is in progress" (e.g. the modify just sent).
+    extra_retry_codes = ("InvalidDBClusterStateFault", "InvalidResourceStateFault")
 
     def __init__(self, module):
         super().__init__(module)
@@ -463,6 +471,13 @@ class AuroraCluster(AwsResource):
                 msg=f"Refusing to create {self.identifier} with manage_master_user_password=false: RDS "
                 "then needs a master password, which this module does not take. Nothing was changed."
             )
+        if (
+            before is not None
+            and after is not None
+            and "HttpEndpointEnabled" in changes
+            and after["HttpEndpointEnabled"]
+        ):
+            self._refuse_data_api_on_t_classes(raw)
         if before is not None and after is not None:
             replacing = [f for f in REPLACEMENT_FIELDS if f in changes]
             if replacing:
@@ -518,7 +533,8 @@ class AuroraCluster(AwsResource):
             "CopyTagsToSnapshot": "CopyTagsToSnapshot",
             "DeletionProtection": "DeletionProtection",
             "ServerlessV2ScalingConfiguration": "ServerlessV2ScalingConfiguration",
-            "HttpEndpointEnabled": "EnableHttpEndpoint",
+            # Not HttpEndpointEnabled: ModifyDBCluster's EnableHttpEndpoint "applies only to Aurora
+            # Serverless v1 DB clusters" (API_ModifyDBCluster.html); see _set_data_api().
         }
         params = {}
         for field, api_name in mapping.items():
@@ -591,6 +607,22 @@ class AuroraCluster(AwsResource):
             self.client.modify_db_cluster(
                 DBClusterIdentifier=self.identifier, ApplyImmediately=True, **rest, **secret
             )
+        if after.get("HttpEndpointEnabled") is not None and after["HttpEndpointEnabled"] != current.get(
+            "HttpEndpointEnabled"
+        ):
+            self._set_data_api(after["HttpEndpointEnabled"])
+
+    def _set_data_api(self, enabled):
+        """Turn the Data API on or off on a provisioned or Serverless v2 cluster: "This operation
+        applies only to Aurora Serverless v2 and provisioned DB clusters. To enable the HTTP endpoint
+        for Aurora Serverless v1 DB clusters, use the EnableHttpEndpoint parameter of the
+        ModifyDBCluster operation" (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_EnableHttpEndpoint.html,
+        API_DisableHttpEndpoint.html)."""
+        arn = self.raw_arn or self.read()["DBClusterArn"]
+        if enabled:
+            self.client.enable_http_endpoint(ResourceArn=arn)
+        else:
+            self.client.disable_http_endpoint(ResourceArn=arn)
 
     def update(self, before, after, changes):
         params = self._settings(after, changes)
@@ -610,6 +642,8 @@ class AuroraCluster(AwsResource):
                 ApplyImmediately=self.params["apply_immediately"],
                 **params,
             )
+        if "HttpEndpointEnabled" in changes:
+            self._set_data_api(after["HttpEndpointEnabled"])
         if any(c == "Tags" or c.startswith("Tags.") for c in changes):
             arn = self.raw_arn
             to_set, to_unset = tag_delta(before.get("Tags"), after.get("Tags"))
@@ -619,6 +653,32 @@ class AuroraCluster(AwsResource):
                 self.client.add_tags_to_resource(
                     ResourceName=arn, Tags=ansible_dict_to_boto3_tag_list(to_set)
                 )
+
+    def _refuse_data_api_on_t_classes(self, raw):
+        """ "Data API isn't supported on T DB instance classes"
+        (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/data-api.limitations.html):
+        refuse before any write rather than turn on an endpoint that cannot serve."""
+        members = [m["DBInstanceIdentifier"] for m in raw.get("DBClusterMembers", [])]
+        if not members:
+            return
+        instances = paginate(
+            self.client,
+            "describe_db_instances",
+            "DBInstances",
+            Filters=[{"Name": "db-cluster-id", "Values": [self.identifier]}],
+        )
+        burstable = sorted(
+            f"{i['DBInstanceIdentifier']} ({i['DBInstanceClass']})"
+            for i in instances
+            if str(i.get("DBInstanceClass", "")).startswith("db.t")
+        )
+        if burstable:
+            self.module.fail_json(
+                msg=f"enable_http_endpoint=true is not accepted for {self.identifier}: the RDS Data API "
+                f"is not available on T instance classes, and {', '.join(burstable)} use one; accepted: "
+                "enable_http_endpoint=false, or instances of another class (e.g. db.r6g, db.serverless). "
+                "Nothing was changed."
+            )
 
     def run(self, **extra):
         super().run(pending_maintenance=self.pending_maintenance, pending_reboot=self.pending_reboot, **extra)

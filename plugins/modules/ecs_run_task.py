@@ -17,7 +17,9 @@ description:
     configuration).
   - Running a task is an action, not a state; the module always reports a change. Check mode
     checks that the cluster and the task definition exist and runs nothing.
-  - The run carries a client token, so a retried call never starts a second task.
+  - The run carries a client token, so a retried call never starts a second task. While ECS
+    answers that it cannot assume the task definition's roles yet (new IAM roles), the start is
+    attempted again, each attempt with a new token, for at most O(role_propagation_timeout) seconds.
 author:
   - Notejam maintainers (@notejam)
 options:
@@ -80,6 +82,14 @@ options:
     description: How many of the container's last log lines to return.
     type: int
     default: 20
+  role_propagation_timeout:
+    description:
+      - Seconds to keep starting the task while ECS answers that it cannot assume the task
+        definition's roles. IAM is eventually consistent, so roles created seconds before (by the
+        same run) are often refused at first; any other refusal fails at once.
+      - When the run had to wait, a warning says for what and how long.
+    type: int
+    default: 120
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -125,6 +135,8 @@ log_lines:
   type: dict
 """
 
+import re
+
 try:
     import botocore
 except ImportError:  # AnsibleAWSModule reports the missing dependency
@@ -135,12 +147,32 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.notejam.aws.plugins.module_utils.resource import (
     client_token,
     conform,
+    error_code_and_message,
     retrying_client,
     snake,
+    until_accepted,
     wait_for,
 )
 
 VERBATIM = ("tags", "environment", "overrides")
+
+# How ECS refuses a task whose roles it cannot assume yet (IAM is eventually consistent:
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency).
+# RunTask's documented errors (https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html)
+# include ClientException and InvalidParameterException; the message ECS sends is "ECS was unable
+# to assume the role '<arn>' that was provided for this task. Please verify that the role being
+# passed has the proper trust relationship and permissions ..." (quoted in
+# github.com/aws-samples/aws-modern-application-workshop/issues/88 and retried on by deployment
+# tools when the role is new). "Unable to assume the service linked role" is a missing
+# service-linked role, which time does not fix, and is not retried.
+ROLE_NOT_READY_CODES = ("ClientException", "InvalidParameterException")
+ROLE_NOT_READY = re.compile(r"unable to assume (the )?role", re.IGNORECASE)
+
+
+def role_not_ready(error):
+    """Whether a RunTask error says ECS cannot assume a role (yet)."""
+    code, message = error_code_and_message(error)
+    return code in ROLE_NOT_READY_CODES and bool(ROLE_NOT_READY.search(message))
 
 
 class OneOffTask:
@@ -161,6 +193,11 @@ class OneOffTask:
             fail(msg="command needs container_name (the container whose command it replaces)")
         if p["wait_timeout"] <= 0:
             fail(msg=f"wait_timeout={p['wait_timeout']} must be more than 0 seconds")
+        if p["role_propagation_timeout"] < 0:
+            fail(
+                msg=f"role_propagation_timeout={p['role_propagation_timeout']} is not accepted; "
+                "accepted: 0 or more seconds"
+            )
         if p["log_lines"] < 0:
             fail(msg=f"log_lines={p['log_lines']} is not accepted; accepted: 0 or more")
         try:
@@ -211,7 +248,6 @@ class OneOffTask:
             "count": 1,
             "launchType": p["launch_type"],
             "startedBy": p["started_by"],
-            "clientToken": client_token(),
             "networkConfiguration": {
                 "awsvpcConfiguration": {
                     "subnets": p["subnets"],
@@ -224,7 +260,17 @@ class OneOffTask:
             params["platformVersion"] = p["platform_version"]
         if self.overrides:
             params["overrides"] = {"containerOverrides": self.overrides}
-        response = self.ecs.run_task(**params)
+        # A refused start started nothing, so each new attempt carries a new client token: whether
+        # ECS would replay a refusal for a token it has seen is not documented. A transient error
+        # inside one attempt is retried by the client with that attempt's token.
+        response = until_accepted(
+            self.module,
+            f"ECS to be able to assume the roles of {definition['taskDefinitionArn']} "
+            "(new IAM roles take a while to propagate)",
+            lambda: self.ecs.run_task(**dict(params, clientToken=client_token())),
+            role_not_ready,
+            p["role_propagation_timeout"],
+        )
         if response.get("failures") or not response.get("tasks"):
             reasons = "; ".join(
                 f"{f.get('arn', '')} {f.get('reason')} {f.get('detail', '')}" for f in response["failures"]
@@ -325,6 +371,7 @@ def main():
         "wait": {"type": "bool", "default": True},
         "wait_timeout": {"type": "int", "default": 900},
         "log_lines": {"type": "int", "default": 20},
+        "role_propagation_timeout": {"type": "int", "default": 120},
     }
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     try:

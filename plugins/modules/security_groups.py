@@ -64,6 +64,14 @@ options:
     description: Remove every rule of the VPC's C(default) security group.
     type: bool
     default: false
+  release_timeout:
+    description:
+      - With O(state=absent), seconds to keep deleting each group while EC2 answers
+        C(DependencyViolation) because network interfaces of what was just deleted (a load
+        balancer, ECS tasks, a database) still use it, which takes minutes on AWS. A wait that
+        ended well is reported as a warning; giving up names the interfaces that still use the group.
+    type: int
+    default: 1200
   state:
     description: Whether the groups exist.
     type: str
@@ -136,7 +144,11 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     ansible_dict_to_boto3_tag_list,
     boto3_tag_list_to_ansible_dict,
 )
-from ansible_collections.notejam.aws.plugins.module_utils.ec2 import NewResourceAwareClient, apply_ec2_tags
+from ansible_collections.notejam.aws.plugins.module_utils.ec2 import (
+    NewResourceAwareClient,
+    apply_ec2_tags,
+    delete_when_released,
+)
 from ansible_collections.notejam.aws.plugins.module_utils.resource import (
     AwsResource,
     create_once,
@@ -564,8 +576,16 @@ class SecurityGroups(AwsResource):
                     getattr(self.client, f"revoke_security_group_{direction}")(
                         GroupId=group["GroupId"], IpPermissions=references
                     )
+        # Network interfaces of the load balancer, tasks and database destroyed just before keep
+        # their groups for minutes: wait for them (bounded by release_timeout, reported).
         for group_id in ids.values():
-            self.client.delete_security_group(GroupId=group_id)
+            delete_when_released(
+                self.module,
+                self.client,
+                "delete_security_group",
+                self.params["release_timeout"],
+                GroupId=group_id,
+            )
 
     # --- result ----------------------------------------------------------------------------------
     def finish(self, raw, before, after, changes, **extra_result):
@@ -606,6 +626,7 @@ def main():
                 },
             },
             "lock_default_group": {"type": "bool", "default": False},
+            "release_timeout": {"type": "int", "default": 1200},
             "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
             "tags": {"type": "dict", "aliases": ["resource_tags"]},
             "purge_tags": {"type": "bool", "default": True},

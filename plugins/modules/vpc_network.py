@@ -82,6 +82,15 @@ options:
     description: Seconds to wait for NAT gateways.
     type: int
     default: 600
+  release_timeout:
+    description:
+      - With O(state=absent), seconds to keep deleting each subnet, detaching the internet gateway
+        and deleting the VPC while EC2 answers C(DependencyViolation) because network interfaces
+        of what was just deleted (a load balancer, ECS tasks, a database) are still being released,
+        which takes minutes on AWS. A wait that ended well is reported as a warning; giving up names
+        the interfaces that still hold the resource.
+    type: int
+    default: 1200
   state:
     description: Whether the network exists.
     type: str
@@ -170,7 +179,11 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     ansible_dict_to_boto3_tag_list,
     boto3_tag_list_to_ansible_dict,
 )
-from ansible_collections.notejam.aws.plugins.module_utils.ec2 import NewResourceAwareClient, apply_ec2_tags
+from ansible_collections.notejam.aws.plugins.module_utils.ec2 import (
+    NewResourceAwareClient,
+    apply_ec2_tags,
+    delete_when_released,
+)
 from ansible_collections.notejam.aws.plugins.module_utils.resource import (
     AwsResource,
     client_token,
@@ -681,12 +694,24 @@ class Network(AwsResource):
                 if association.get("SubnetId") or association.get("GatewayId"):
                     self.client.disassociate_route_table(AssociationId=association["RouteTableAssociationId"])
             self.client.delete_route_table(RouteTableId=table["RouteTableId"])
+        # The load balancer, tasks and database destroyed just before leave network interfaces in
+        # these subnets (public IPs in the VPC) for minutes: wait for them (bounded, reported).
+        release = self.params["release_timeout"]
         for subnet in snap["subnets"]:
-            self.client.delete_subnet(SubnetId=subnet["SubnetId"])
+            delete_when_released(
+                self.module, self.client, "delete_subnet", release, SubnetId=subnet["SubnetId"]
+            )
         for igw in snap["igws"]:
-            self.client.detach_internet_gateway(InternetGatewayId=igw["InternetGatewayId"], VpcId=vpc_id)
+            delete_when_released(
+                self.module,
+                self.client,
+                "detach_internet_gateway",
+                release,
+                InternetGatewayId=igw["InternetGatewayId"],
+                VpcId=vpc_id,
+            )
             self.client.delete_internet_gateway(InternetGatewayId=igw["InternetGatewayId"])
-        self.client.delete_vpc(VpcId=vpc_id)
+        delete_when_released(self.module, self.client, "delete_vpc", release, VpcId=vpc_id)
 
     # --- result ----------------------------------------------------------------------------------
     def ids(self, snap):
@@ -1028,6 +1053,7 @@ def main():
             "s3_endpoint": {"type": "bool", "default": True},
             "wait": {"type": "bool", "default": True},
             "wait_timeout": {"type": "int", "default": 600},
+            "release_timeout": {"type": "int", "default": 1200},
             "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
             "tags": {"type": "dict", "aliases": ["resource_tags"]},
             "purge_tags": {"type": "bool", "default": True},

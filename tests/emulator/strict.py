@@ -349,10 +349,7 @@ class Strict:
         for role in sorted(roles):
             if self.fresh_roles.get(role, 0) > now:
                 code, status = IAM_ROLE_USERS[(call.service, call.operation)]
-                service = {"ecs": "ECS", "backup": "AWS Backup", "codebuild": "CodeBuild"}.get(
-                    call.service, "CodePipeline"
-                )
-                return code, status, f"{service} was unable to assume the role '{role}'"
+                return code, status, _role_refusal(call.service, role)
         return None
 
     # --- after the call --------------------------------------------------------------------------
@@ -436,6 +433,25 @@ class Strict:
         if certificate.get("Status") == "ISSUED":
             certificate["Status"] = "PENDING_VALIDATION"
         return json.dumps(answer).encode()
+
+
+def _role_refusal(service, role):
+    """The message each service sends when it cannot assume ``role``, as AWS words it."""
+    if service == "backup":
+        # "InvalidParameterValueException: IAM Role <arn> cannot be assumed by AWS Backup", as
+        # CreateBackupSelection answers for a role IAM has not propagated yet
+        # (github.com/hashicorp/terraform-provider-aws/issues/9297, retried on in its backup selection).
+        return f"IAM Role {role} cannot be assumed by AWS Backup"
+    if service == "ecs":
+        # As ECS words it in RunTask failures and service events
+        # (github.com/aws-samples/aws-modern-application-workshop/issues/88).
+        return (
+            f"ECS was unable to assume the role '{role}' that was provided for this task. Please verify "
+            "that the role being passed has the proper trust relationship and permissions and that your "
+            "IAM user has permissions to pass this role."
+        )
+    name = {"codebuild": "CodeBuild"}.get(service, "CodePipeline")
+    return f"{name} was unable to assume the role '{role}'"
 
 
 # --- what moto's backends know about a call's resources ------------------------------------------

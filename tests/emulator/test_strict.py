@@ -191,11 +191,13 @@ def test_a_new_role_cannot_be_passed_to_backup_at_first(strict_only, client):
     )
     selection = {"SelectionName": "s", "IamRoleArn": role["Role"]["Arn"], "Resources": ["*"]}
 
+    with pytest.raises(botocore.exceptions.ClientError) as refused:
+        backup.create_backup_selection(BackupPlanId=plan["BackupPlanId"], BackupSelection=selection)
+    assert refused.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    # AWS's wording, which the backup role's retry matches on.
     assert (
-        error_code(
-            backup.create_backup_selection, BackupPlanId=plan["BackupPlanId"], BackupSelection=selection
-        )
-        == "InvalidParameterValueException"
+        refused.value.response["Error"]["Message"]
+        == f"IAM Role {role['Role']['Arn']} cannot be assumed by AWS Backup"
     )
     wait_past(strict.IAM_PROPAGATION_DELAY)
     backup.create_backup_selection(BackupPlanId=plan["BackupPlanId"], BackupSelection=selection)
@@ -224,7 +226,12 @@ def test_a_new_role_in_a_task_definition_fails_run_task_at_first(strict_only, cl
         "launchType": "FARGATE",
         "networkConfiguration": {"awsvpcConfiguration": network},
     }
-    assert error_code(ecs.run_task, **run) == "InvalidParameterException"
+    with pytest.raises(botocore.exceptions.ClientError) as refused:
+        ecs.run_task(**run)
+    assert refused.value.response["Error"]["Code"] == "InvalidParameterException"
+    assert refused.value.response["Error"]["Message"].startswith(
+        f"ECS was unable to assume the role '{role['Role']['Arn']}' that was provided for this task."
+    )
     wait_past(strict.IAM_PROPAGATION_DELAY)
     assert ecs.run_task(**run)["tasks"]
 

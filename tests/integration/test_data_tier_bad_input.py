@@ -1,7 +1,7 @@
 """Bad data-tier input fails before the first AWS call, naming the variable at fault: retention
 below the environment's minimum, an unknown instance class, a DR region equal to the primary, a
-Serverless v2 range with min > max, Vault Lock bounds that exclude the plan's retention, a
-compliance cooling-off under AWS's 3 days, an unknown lock mode."""
+Serverless v2 range with min > max, the Data API on a T instance class, Vault Lock bounds that
+exclude the plan's retention, a compliance cooling-off under AWS's 3 days, an unknown lock mode."""
 
 import json
 
@@ -35,6 +35,8 @@ NETWORK = json.dumps(
         ("local", "aurora", "aurora_backup_retention_days=40", "aurora_backup_retention_days=40"),
         ("local", "aurora", "aurora_instance_class=db.m1.tiny", "aurora_instance_class"),
         ("local", "aurora", "notejam_dr_region=us-east-1", "aurora_dr_region=us-east-1"),
+        # "Data API isn't supported on T DB instance classes" (issue 14, defect 1); test runs db.t4g.medium.
+        ("test", "aurora", "aurora_data_api=true", "aurora_data_api=true is not accepted"),
         (
             "local",
             "aurora",

@@ -208,3 +208,34 @@ def test_route53_recreates_a_deleted_record_beside_one_of_another_type(aws):
     assert types() == ["A", "AAAA"]
     with pytest.raises(route53.exceptions.InvalidChangeBatch, match="already exists"):
         change("CREATE", "A")
+
+
+def test_rds_data_api_of_a_provisioned_cluster_follows_its_own_operations(aws):
+    """ModifyDBCluster's EnableHttpEndpoint "applies only to Aurora Serverless v1 DB clusters"
+    (API_ModifyDBCluster.html); EnableHttpEndpoint / DisableHttpEndpoint switch a provisioned or
+    Serverless v2 cluster and answer ResourceArn and HttpEndpointEnabled (API_EnableHttpEndpoint.html)."""
+    import botocore.exceptions
+
+    rds = boto3.client("rds")
+    arn = rds.create_db_cluster(
+        DBClusterIdentifier="data-api",
+        Engine="aurora-mysql",
+        EngineVersion="8.0.mysql_aurora.3.08.0",
+        MasterUsername="admin",
+        ManageMasterUserPassword=True,
+    )["DBCluster"]["DBClusterArn"]
+
+    def enabled():
+        (cluster,) = rds.describe_db_clusters(DBClusterIdentifier="data-api")["DBClusters"]
+        return cluster["HttpEndpointEnabled"]
+
+    rds.modify_db_cluster(DBClusterIdentifier="data-api", EnableHttpEndpoint=True, ApplyImmediately=True)
+    assert enabled() is False
+    assert rds.enable_http_endpoint(ResourceArn=arn)["HttpEndpointEnabled"] is True
+    assert enabled() is True
+    answer = rds.disable_http_endpoint(ResourceArn=arn)
+    assert (answer["ResourceArn"], answer["HttpEndpointEnabled"]) == (arn, False)
+    assert enabled() is False
+    with pytest.raises(botocore.exceptions.ClientError) as missing:
+        rds.enable_http_endpoint(ResourceArn=arn + "-gone")
+    assert missing.value.response["Error"]["Code"] == "ResourceNotFoundFault"

@@ -18,9 +18,12 @@ Each patch names the AWS behaviour it restores (RDS API reference) and the moto 
   points and cross-region copies are named by ARN); moto looked the ARN up as a name.
 - RestoreDBClusterFromSnapshot / RestoreDBClusterToPointInTime work for a source cluster whose
   master password RDS manages; moto failed (HTTP 500) copying a password it never had.
-- The RDS Data API (``EnableHttpEndpoint``) is available for Aurora MySQL 3.07 and later
-  (provisioned and Serverless v2) and Aurora PostgreSQL; moto allowed it only for Serverless v1
-  and silently kept it off.
+- The RDS Data API (``EnableHttpEndpoint`` of CreateDBCluster) is available for Aurora MySQL 3.07
+  and later (provisioned and Serverless v2) and Aurora PostgreSQL; moto allowed it only for
+  Serverless v1 and silently kept it off. On an existing provisioned or Serverless v2 cluster it is
+  turned on and off with the EnableHttpEndpoint and DisableHttpEndpoint operations, which moto
+  lacks (served here); ModifyDBCluster's ``EnableHttpEndpoint`` "applies only to Aurora Serverless
+  v1 DB clusters" (API_ModifyDBCluster.html), so for other clusters it changes nothing here.
 - Application Auto Scaling's DescribeScalingPolicies(ResourceId=cluster:<id>) returns the policies
   of exactly that resource; moto matched ResourceId as a substring, so cluster:notejam-x-aurora
   also returned the policies of cluster:notejam-x-aurora-r1 (a restored cluster) and vice versa.
@@ -121,6 +124,11 @@ def apply():
     def modify_db_cluster(self, kwargs):
         config = kwargs.pop("cloudwatch_logs_export_configuration", None)
         stored = self.clusters.get(kwargs.get("db_cluster_identifier"))
+        if stored is not None and getattr(stored, "engine_mode", "provisioned") != "serverless":
+            # "This parameter applies only to Aurora Serverless v1 DB clusters. To enable or disable
+            # the HTTP endpoint for an Aurora Serverless v2 or provisioned DB cluster, use the
+            # EnableHttpEndpoint and DisableHttpEndpoint operations." (API_ModifyDBCluster.html)
+            kwargs.pop("enable_http_endpoint", None)
         pending = dict(getattr(stored, "pending_modified_values", None) or {}) if stored else {}
         if stored is not None and kwargs.get("apply_immediately"):
             # "the modifications in this request and any pending modifications are asynchronously
@@ -233,6 +241,7 @@ def apply():
     models.DBCluster.http_endpoint_enabled = property(
         lambda cluster: getattr(cluster, "_enable_http_endpoint", False)
     )
+    _http_endpoint_operations()
     backend_cls.describe_db_cluster_parameters = describe_db_cluster_parameters
     backend_cls.modify_db_subnet_group = modify_db_subnet_group
     _exact_scaling_policy_filter()
@@ -240,6 +249,31 @@ def apply():
     backend_cls.create_db_instance = create_db_instance
     backend_cls.modify_db_instance = modify_db_instance
     backend_cls._notejam_fixed = True
+
+
+def _http_endpoint_operations():
+    """EnableHttpEndpoint / DisableHttpEndpoint, which moto lacks, as the API reference describes
+    them (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_EnableHttpEndpoint.html,
+    API_DisableHttpEndpoint.html): the cluster named by ``ResourceArn``; answers ``ResourceArn`` and
+    ``HttpEndpointEnabled``; an unknown ARN is ``ResourceNotFoundFault`` ("The specified resource ID
+    was not found"). They apply "only to Aurora Serverless v2 and provisioned DB clusters" (what AWS
+    answers for a Serverless v1 cluster is not documented, so not copied); where the engine version
+    has no Data API the endpoint stays off, as CreateDBCluster's does here."""
+    from moto.core.responses import ActionResult
+    from moto.rds.exceptions import RDSClientError
+    from moto.rds.responses import RDSResponse
+
+    def switch(response, enabled):
+        arn = response._get_param("ResourceArn")
+        clusters = [c for c in response.backend.clusters.values() if c.db_cluster_arn == arn]
+        if not clusters:
+            raise RDSClientError("ResourceNotFoundFault", f"The specified resource ID {arn} was not found.")
+        cluster = clusters[0]
+        cluster.enable_http_endpoint = enabled
+        return ActionResult({"ResourceArn": arn, "HttpEndpointEnabled": cluster.enable_http_endpoint})
+
+    RDSResponse.enable_http_endpoint = lambda response: switch(response, True)
+    RDSResponse.disable_http_endpoint = lambda response: switch(response, False)
 
 
 def _exact_scaling_policy_filter():

@@ -269,3 +269,45 @@ def test_delete_refused_for_members_leaves_the_cluster_protected(created, args, 
     assert result["failed"] is True and "delete its instances first" in result["msg"]
     assert api_calls.writes == []
     assert describe()["DeletionProtection"] is True
+
+
+# --- the RDS Data API (issue 14, defect 1) ---------------------------------------------------------
+def test_data_api_is_switched_with_its_own_operations_not_modify_db_cluster(
+    created, args, run_module, api_calls
+):
+    """ModifyDBCluster's EnableHttpEndpoint applies only to Aurora Serverless v1; a provisioned or
+    Serverless v2 cluster is switched with EnableHttpEndpoint / DisableHttpEndpoint."""
+    on = run_module(main, dict(args, enable_http_endpoint=True))
+    assert on["changes"] == ["HttpEndpointEnabled"]
+    assert describe()["HttpEndpointEnabled"] is True
+    assert api_calls.writes == ["EnableHttpEndpoint"]
+    (call,) = api_calls.of("EnableHttpEndpoint")
+    assert call == {"ResourceArn": describe()["DBClusterArn"]}
+
+    api_calls.clear_calls()
+    assert run_module(main, dict(args, enable_http_endpoint=True))["changed"] is False
+    assert api_calls.writes == []
+
+    off = run_module(main, dict(args, enable_http_endpoint=False))
+    assert off["changes"] == ["HttpEndpointEnabled"]
+    assert describe()["HttpEndpointEnabled"] is False
+    assert api_calls.writes == ["DisableHttpEndpoint"]
+
+
+def test_data_api_on_a_cluster_with_t_class_instances_fails_before_any_write(
+    created, args, run_module, api_calls
+):
+    """ "Data API isn't supported on T DB instance classes" (AuroraUserGuide/data-api.limitations.html)."""
+    boto3.client("rds").create_db_instance(
+        DBInstanceIdentifier=NAME + "-1",
+        DBClusterIdentifier=NAME,
+        DBInstanceClass="db.t4g.medium",
+        Engine="aurora-mysql",
+    )
+    api_calls.clear_calls()
+    result = run_module(main, dict(args, enable_http_endpoint=True))
+    assert result["failed"] is True
+    assert "enable_http_endpoint=true is not accepted" in result["msg"]
+    assert f"{NAME}-1 (db.t4g.medium)" in result["msg"]
+    assert api_calls.writes == []
+    assert describe()["HttpEndpointEnabled"] is False

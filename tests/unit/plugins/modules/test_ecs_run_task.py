@@ -145,3 +145,113 @@ def test_unknown_container_fails_before_running(args, run_module, api_calls):
         and "accepted: app" in result["msg"]
     )
     assert api_calls.writes == []
+
+
+# --- a new task role that IAM has not propagated yet (issue 14, defect 2) --------------------------
+NOT_ASSUMABLE = (
+    "ECS was unable to assume the role 'arn:aws:iam::123456789012:role/notejam-test-task' that was "
+    "provided for this task. Please verify that the role being passed has the proper trust "
+    "relationship and permissions and that your IAM user has permissions to pass this role."
+)
+TASK_DEFINITION_ARN = "arn:aws:ecs:us-east-1:123456789012:task-definition/notejam-test-app:1"
+TASK_ARN = "arn:aws:ecs:us-east-1:123456789012:task/notejam-test/0123456789abcdef"
+
+
+@pytest.fixture
+def stubbed_ecs(monkeypatch):
+    """ECS stubbed from botocore's model: describe the definition and cluster, then RunTask as the
+    test queues it (moto never refuses a role)."""
+    from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+    from botocore.stub import ANY, Stubber
+
+    client = boto3.client("ecs", region_name="us-east-1")
+    stub = Stubber(client)
+    stub.add_response(
+        "describe_task_definition",
+        {
+            "taskDefinition": {
+                "taskDefinitionArn": TASK_DEFINITION_ARN,
+                "taskRoleArn": "arn:aws:iam::123456789012:role/notejam-test-task",
+                "containerDefinitions": [{"name": "app", "image": "notejam:1"}],
+            }
+        },
+        {"taskDefinition": "notejam-test-app"},
+    )
+    stub.add_response(
+        "describe_clusters",
+        {"clusters": [{"clusterName": "notejam-test", "status": "ACTIVE"}]},
+        {"clusters": ["notejam-test"]},
+    )
+    stub.activate()
+    monkeypatch.setattr(AnsibleAWSModule, "client", lambda self, service, **kw: client)
+    stub.run_task_params = {
+        "cluster": "notejam-test",
+        "taskDefinition": TASK_DEFINITION_ARN,
+        "count": 1,
+        "launchType": "FARGATE",
+        "startedBy": "notejam.aws",
+        "clientToken": ANY,
+        "networkConfiguration": ANY,
+        "overrides": ANY,
+    }
+    return stub
+
+
+STUBBED_ARGS = {
+    "cluster": "notejam-test",
+    "task_definition": "notejam-test-app",
+    "subnets": ["subnet-0123456789abcdef0"],
+    "security_groups": ["sg-0123456789abcdef0"],
+    "container_name": "app",
+    "command": ["flask", "--app", "notejam", "db", "upgrade"],
+    "wait": False,
+    "log_lines": 0,
+}
+
+
+@pytest.mark.parametrize("code", ["ClientException", "InvalidParameterException"])
+def test_a_role_ecs_cannot_assume_yet_is_waited_for_and_the_wait_reported(
+    stubbed_ecs, run_module, api_calls, code
+):
+    for _ in range(2):
+        stubbed_ecs.add_client_error(
+            "run_task", code, NOT_ASSUMABLE, 400, expected_params=stubbed_ecs.run_task_params
+        )
+    stubbed_ecs.add_response(
+        "run_task",
+        {"tasks": [{"taskArn": TASK_ARN, "lastStatus": "PROVISIONING"}], "failures": []},
+        stubbed_ecs.run_task_params,
+    )
+    result = run_module(main, STUBBED_ARGS)
+    assert result.get("failed") is not True, result.get("msg")
+    assert result["task"]["task_arn"] == TASK_ARN
+    (warning,) = [w for w in result.get("warnings", []) if "assume the roles" in w]
+    assert f"ECS to be able to assume the roles of {TASK_DEFINITION_ARN}" in warning
+    assert "refused 2 time(s)" in warning and code in warning
+    tokens = [call["clientToken"] for call in api_calls.of("RunTask")]
+    assert len(tokens) == 3 and len(set(tokens)) == 3, "each attempt after a refusal carries its own token"
+    stubbed_ecs.assert_no_pending_responses()
+
+
+def test_the_wait_for_a_role_is_bounded_and_names_the_role(stubbed_ecs, run_module):
+    for _ in range(20):
+        stubbed_ecs.add_client_error("run_task", "ClientException", NOT_ASSUMABLE, 400)
+    result = run_module(main, dict(STUBBED_ARGS, role_propagation_timeout=0))
+    assert result["failed"] is True
+    assert (
+        f"Gave up after 0s waiting for ECS to be able to assume the roles of {TASK_DEFINITION_ARN}"
+        in (result["msg"])
+    )
+    assert "role/notejam-test-task" in result["msg"]
+
+
+def test_other_refusals_of_run_task_fail_at_once(stubbed_ecs, run_module):
+    stubbed_ecs.add_client_error(
+        "run_task",
+        "InvalidParameterException",
+        "Unable to assume the service linked role. Please verify that the ECS service linked role exists.",
+        400,
+    )
+    result = run_module(main, STUBBED_ARGS)
+    assert result["failed"] is True and "service linked role" in result["msg"]
+    stubbed_ecs.assert_no_pending_responses()

@@ -247,3 +247,64 @@ def test_missing_vpc_id_fails_outside_check_mode(aws, run_module, api_calls):
     result = run_module(main, args(None))
     assert result.get("failed") and "vpc_id is required" in result["msg"]
     assert api_calls == []
+
+
+# --- network interfaces that outlive what was deleted (issue 14, defect 4) -------------------------
+@pytest.fixture
+def groups_in_use_refuse_deletion(monkeypatch):
+    """As AWS does and moto does not: DeleteSecurityGroup answers DependencyViolation while a
+    network interface uses the group (EC2 API reference, error codes: "DependencyViolation")."""
+    import botocore.client
+    import botocore.exceptions
+
+    original = botocore.client.BaseClient._make_api_call
+
+    def refusing(self, operation_name, api_params):
+        if operation_name == "DeleteSecurityGroup":
+            used = original(
+                self,
+                "DescribeNetworkInterfaces",
+                {"Filters": [{"Name": "group-id", "Values": [api_params["GroupId"]]}]},
+            )["NetworkInterfaces"]
+            if used:
+                raise botocore.exceptions.ClientError(
+                    {
+                        "Error": {
+                            "Code": "DependencyViolation",
+                            "Message": f"resource {api_params['GroupId']} has a dependent object",
+                        },
+                        "ResponseMetadata": {"HTTPStatusCode": 400},
+                    },
+                    operation_name,
+                )
+        return original(self, operation_name, api_params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", refusing)
+
+
+def test_absent_gives_up_after_release_timeout_naming_the_interfaces_that_use_a_group(
+    created, vpc_id, run_module, groups_in_use_refuse_deletion
+):
+    """A load balancer deleted just before leaves its network interface in the group for minutes;
+    EC2 refuses the delete with DependencyViolation. The bounded wait names that interface."""
+    ec2 = boto3.client("ec2")
+    subnet = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.60.1.0/24")["Subnet"]["SubnetId"]
+    eni = ec2.create_network_interface(
+        SubnetId=subnet, Groups=[created["group_ids"]["alb"]], Description="ELB app/notejam-unit-alb/0123"
+    )["NetworkInterface"]["NetworkInterfaceId"]
+
+    result = run_module(main, args(vpc_id, state="absent", release_timeout=1))
+
+    assert result["failed"] is True
+    alb = created["group_ids"]["alb"]
+    assert (
+        f"Gave up after 1s waiting for the network interfaces in security group {alb} "
+        "to be released (delete_security_group answers DependencyViolation)" in result["msg"]
+    )
+    assert f"still used by {eni} (ELB app/notejam-unit-alb/0123, available)" in result["msg"]
+
+    ec2.delete_network_interface(NetworkInterfaceId=eni)
+    result = run_module(main, args(vpc_id, state="absent"))
+    assert result.get("failed") is not True, result.get("msg")
+    left = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["SecurityGroups"]
+    assert [g["GroupName"] for g in left] == ["default"]

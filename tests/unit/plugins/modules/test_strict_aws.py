@@ -6,7 +6,12 @@ import boto3
 import botocore.client
 import botocore.exceptions
 import pytest
-from ansible_collections.notejam.aws.plugins.modules import ecs_cluster, security_groups, vpc_network
+from ansible_collections.notejam.aws.plugins.modules import (
+    ecs_cluster,
+    ecs_run_task,
+    security_groups,
+    vpc_network,
+)
 
 from tests.unit.conftest import STRICT_REGION
 
@@ -117,3 +122,108 @@ def test_a_create_without_client_token_is_not_sent_again_after_a_5xx(
     assert create_vpc_answers_500_after_succeeding, "the 5xx was not injected"
     vpcs = boto3.client("ec2").describe_vpcs(Filters=[{"Name": "tag:Name", "Values": ["notejam-5xx-vpc"]}])
     assert len(vpcs["Vpcs"]) == 1
+
+
+TRUST_ECS_TASKS = (
+    '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", '
+    '"Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]}'
+)
+
+
+def test_a_migration_task_whose_new_role_ecs_cannot_assume_yet_is_started_once_it_can(
+    strict_aws, run_module, api_calls
+):
+    """Defect 2: the ecs_service role creates the task's roles seconds before the migration runs;
+    RunTask answers InvalidParameterException until IAM has propagated them. The module waits
+    (bounded) and says what it waited for."""
+    ec2 = boto3.client("ec2", region_name=STRICT_REGION)
+    subnet = ec2.describe_subnets()["Subnets"][0]
+    group = ec2.describe_security_groups(Filters=[{"Name": "vpc-id", "Values": [subnet["VpcId"]]}])
+    role = boto3.client("iam", region_name=STRICT_REGION).create_role(
+        RoleName="notejam-strict-migrate", AssumeRolePolicyDocument=TRUST_ECS_TASKS
+    )["Role"]["Arn"]
+    ecs = boto3.client("ecs", region_name=STRICT_REGION)
+    ecs.create_cluster(clusterName="notejam-strict-migrate")
+    ecs.register_task_definition(
+        family="notejam-strict-migrate",
+        taskRoleArn=role,
+        executionRoleArn=role,
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+        cpu="256",
+        memory="512",
+        containerDefinitions=[{"name": "app", "image": "notejam:1"}],
+    )
+    args = {
+        "cluster": "notejam-strict-migrate",
+        "task_definition": "notejam-strict-migrate",
+        "subnets": [subnet["SubnetId"]],
+        "security_groups": [group["SecurityGroups"][0]["GroupId"]],
+        "container_name": "app",
+        "command": ["flask", "--app", "notejam", "db", "upgrade"],
+        "wait": False,
+        "role_propagation_timeout": 30,
+    }
+    result = run_module(ecs_run_task.main, args)
+    assert result.get("failed") is not True, result.get("msg")
+    assert result["task"]["task_arn"]
+    assert len(api_calls.of("RunTask")) > 1, "the role was assumable at once: strict mode did not refuse it"
+    assert any("ECS to be able to assume the roles" in w for w in result.get("warnings", []))
+
+
+def test_destroy_waits_while_a_deleted_load_balancers_interfaces_hold_the_network(
+    strict_aws, run_module, api_calls
+):
+    """Defect 4: destroy.yml removes the load balancer, then the security groups and the network;
+    on AWS the load balancer's network interfaces linger for minutes and EC2 answers
+    DependencyViolation. Both modules wait (bounded) and say what they waited for."""
+    args = network_args("notejam-strict-gone", 74)
+    network = run_module(vpc_network.main, args)
+    assert network.get("failed") is not True, network.get("msg")
+    groups = run_module(
+        security_groups.main,
+        {
+            "vpc_id": network["vpc_id"],
+            "groups": [{"key": "alb", "name": "notejam-strict-gone-alb", "description": "load balancer"}],
+            "tags": TAGS,
+        },
+    )
+    assert groups.get("failed") is not True, groups.get("msg")
+    # Interfaces linger 30 s from here (half of AWS's base 60 s): enough for each module to meet
+    # them even on a loaded machine, where a tenth (6 s) could be over before the delete is sent.
+    strict_aws(time_scale=0.5)
+    elbv2 = boto3.client("elbv2", region_name=STRICT_REGION)
+    balancer = elbv2.create_load_balancer(
+        Name="notejam-strict-gone",
+        Subnets=network["subnets"]["public"],
+        SecurityGroups=[groups["group_ids"]["alb"]],
+    )["LoadBalancers"][0]["LoadBalancerArn"]
+    elbv2.delete_load_balancer(LoadBalancerArn=balancer)
+    api_calls.clear_calls()
+
+    gone = run_module(
+        security_groups.main,
+        {
+            "vpc_id": network["vpc_id"],
+            "groups": [{"key": "alb", "name": "notejam-strict-gone-alb"}],
+            "state": "absent",
+            "release_timeout": 60,
+        },
+    )
+    assert gone.get("failed") is not True, gone.get("msg")
+    assert len(api_calls.of("DeleteSecurityGroup")) > 1, "strict mode did not hold the group"
+    assert any("security group" in w and "DependencyViolation" in w for w in gone.get("warnings", []))
+
+    # A second load balancer, deleted just before the network goes: its interfaces hold the subnets.
+    balancer = elbv2.create_load_balancer(Name="notejam-strict-gone-2", Subnets=network["subnets"]["public"])
+    elbv2.delete_load_balancer(LoadBalancerArn=balancer["LoadBalancers"][0]["LoadBalancerArn"])
+    api_calls.clear_calls()
+    removed = run_module(vpc_network.main, dict(args, state="absent", release_timeout=60))
+    assert removed.get("failed") is not True, removed.get("msg")
+    assert len(api_calls.of("DeleteSubnet")) > 6, "no subnet was held (six subnets, one call each)"
+    assert any("subnet" in w and "DependencyViolation" in w for w in removed.get("warnings", []))
+    assert removed["changed"] is True and removed["vpc_id"] is None
+    ec2 = boto3.client("ec2", region_name=STRICT_REGION)
+    assert (
+        ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": ["notejam-strict-gone-vpc"]}])["Vpcs"] == []
+    )
