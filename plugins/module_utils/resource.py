@@ -413,6 +413,22 @@ def until_accepted(module, what, call, refused, timeout, explain=None, delay=Non
     return outcome["result"]
 
 
+def refused_for(code, fragment):
+    """A ``refused`` predicate for :func:`until_accepted`: AWS answered error ``code`` with
+    ``fragment`` in its message (case-insensitive).
+
+    Why both: CodeBuild (InvalidInputException "... not authorized to perform: sts:AssumeRole ...")
+    and CodePipeline (InvalidStructureException "... not authorized to perform AssumeRole ...") say a
+    new role is not assumable yet with error codes they also use for input that is really wrong;
+    only the message tells the two apart."""
+
+    def refused(error):
+        got_code, message = error_code_and_message(error)
+        return got_code == code and fragment.lower() in message.lower()
+
+    return refused
+
+
 def wait_with_waiter(module, client, waiter_name, what, timeout, delay=None, **params):
     """Use botocore's own waiter where one exists, bounded by ``timeout`` seconds."""
     delay = POLL_DELAY if delay is None else delay
@@ -564,29 +580,3 @@ class AwsResource:
     def finish(self, raw, before, after, changes, **extra_result):
         """Settle (outside check mode) and exit with the resource, the changes and the diff."""
         self.module.exit_json(**self.outcome(raw, before, after, changes), **extra_result)
-
-
-def call_while_propagating(module, call, code, fragment, what, timeout=120, delay=None, **params):
-    """``call(**params)``, repeated while AWS answers error ``code`` with ``fragment`` in its message.
-
-    Why: a role made a moment ago is not yet assumable everywhere (IAM is eventually consistent), and
-    CodeBuild (InvalidInputException "... not authorized to perform: sts:AssumeRole ...") and
-    CodePipeline (InvalidStructureException "... not authorized to perform AssumeRole ...") say so
-    with error codes they also use for input that is really wrong. Only the message tells them apart,
-    so only those are retried, with jitter, for at most ``timeout`` seconds; then the run fails naming
-    ``what`` it waited for."""
-    import random
-
-    delay = POLL_DELAY if delay is None else delay
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return call(**params)
-        except botocore.exceptions.ClientError as e:
-            error = e.response.get("Error", {})
-            if error.get("Code") != code or fragment.lower() not in str(error.get("Message", "")).lower():
-                raise
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                module.fail_json_aws(e, msg=f"Gave up after {timeout}s waiting for {what}")
-            time.sleep(min(remaining, delay * (0.5 + random.random())))  # noqa: S311 - jitter, not secrets

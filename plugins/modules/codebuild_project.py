@@ -153,8 +153,9 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
 )
 from ansible_collections.notejam.aws.plugins.module_utils.resource import (
     AwsResource,
-    call_while_propagating,
+    refused_for,
     tags_after,
+    until_accepted,
 )
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-_]{1,254}$")
@@ -286,14 +287,13 @@ class CodebuildProject(AwsResource):
         return request
 
     def _call(self, operation, after):
-        return call_while_propagating(
+        request = self._request(after)
+        return until_accepted(
             self.module,
-            getattr(self.client, operation),
-            "InvalidInputException",
-            "sts:AssumeRole",
             f"CodeBuild to be allowed to assume {after['serviceRole']}",
-            timeout=self.params["role_wait_timeout"],
-            **self._request(after),
+            lambda: getattr(self.client, operation)(**request),
+            refused_for("InvalidInputException", "sts:AssumeRole"),
+            self.params["role_wait_timeout"],
         )
 
     def create(self, after):

@@ -134,11 +134,12 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
 )
 from ansible_collections.notejam.aws.plugins.module_utils.resource import (
     AwsResource,
-    call_while_propagating,
     conform,
+    refused_for,
     shown,
     tag_delta,
     tags_after,
+    until_accepted,
 )
 
 _JSON_CONFIGURATION = ("EnvironmentVariables",)
@@ -255,15 +256,13 @@ class CodepipelinePipeline(AwsResource):
         }
 
     def _call(self, operation, after, **params):
-        return call_while_propagating(
+        params["pipeline"] = self._declaration(after)
+        return until_accepted(
             self.module,
-            getattr(self.client, operation),
-            "InvalidStructureException",
-            "AssumeRole",
             f"CodePipeline to be allowed to assume {after['roleArn']}",
-            timeout=self.params["role_wait_timeout"],
-            pipeline=self._declaration(after),
-            **params,
+            lambda: getattr(self.client, operation)(**params),
+            refused_for("InvalidStructureException", "AssumeRole"),
+            self.params["role_wait_timeout"],
         )
 
     def create(self, after):
