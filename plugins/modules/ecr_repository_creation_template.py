@@ -12,7 +12,7 @@ description:
   - A repository creation template holds the settings ECR gives the repositories it creates on your
     behalf in one registry (account and region) for replication, pull through cache or create on
     push. It applies to repositories created after it exists; repositories already there keep theirs.
-  - Without a template that applies, a repository ECR creates by replication gets ECR's defaults:
+  - Without a template that applies, a repository ECR creates by replication gets ECR's defaults,
     AES-256 encryption and mutable tags, whatever the source repository has.
   - The template is found by O(prefix); its fields are compared with what AWS returns, AWS's defaults
     made explicit, so a re-run makes no write call. A change is one C(UpdateRepositoryCreationTemplate)
