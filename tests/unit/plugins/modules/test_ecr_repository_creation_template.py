@@ -6,6 +6,7 @@ own answers (errors the API reference documents) are pinned at the end."""
 import uuid
 
 import boto3
+import botocore.client
 import botocore.exceptions
 import pytest
 from ansible_collections.notejam.aws.plugins.modules import (
@@ -259,3 +260,46 @@ def test_standin_gives_defaults_pages_and_returns_the_deleted_template(emulated)
     deleted = ecr().delete_repository_creation_template(prefix=names[0])
     assert deleted["repositoryCreationTemplate"]["prefix"] == names[0]
     assert deleted["registryId"] == ACCOUNT
+
+
+# --- AWS's answers that are not about the template ------------------------------------------------
+
+
+def test_throttling_beyond_the_sdks_retries_still_converges(strict_aws, run_module):
+    """ECR throttles with ThrottlingException; six refusals in a row outlast botocore's attempts."""
+    strict_aws(throttle_every=2, throttle_burst=6)
+    name = prefix()
+    args = {"prefix": name, "applied_for": ["REPLICATION"], "image_tag_mutability": "IMMUTABLE"}
+    result = run_module(template_module.main, args)
+    assert result.get("failed") is not True, result.get("msg")
+    assert result["template"]["image_tag_mutability"] == "IMMUTABLE"
+
+
+def test_a_create_whose_answer_was_lost_ends_in_one_template(emulated, run_module, api_calls, monkeypatch):
+    """CreateRepositoryCreationTemplate has no client token: the first attempt is carried out, its
+    answer is lost behind a 500, the retry finds the template there and updates it to the same state."""
+    original = botocore.client.BaseClient._make_api_call
+    lost = []
+
+    def flaky(self, operation_name, api_params):
+        result = original(self, operation_name, api_params)
+        if operation_name == "CreateRepositoryCreationTemplate" and not lost:
+            lost.append(result)
+            raise botocore.exceptions.ClientError(
+                {
+                    "Error": {"Code": "InternalError", "Message": "An internal error has occurred"},
+                    "ResponseMetadata": {"HTTPStatusCode": 500},
+                },
+                operation_name,
+            )
+        return result
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", flaky)
+    name = prefix()
+    args = {"prefix": name, "applied_for": ["REPLICATION"], "image_tag_mutability": "IMMUTABLE"}
+    result = run_module(template_module.main, args)
+    assert result.get("failed") is not True, result.get("msg")
+    assert lost, "the create was never answered with the 500"
+    [stored] = describe(name)
+    assert stored["imageTagMutability"] == "IMMUTABLE"
+    assert run_module(template_module.main, args)["changed"] is False
