@@ -177,10 +177,17 @@ def create_once(create, find, what, attempts=3, find_attempts=4):
 
 
 def paginate(client, operation, result_key, **params):
-    """Every item of a paginated ``operation``; the whole walk is retried on transient errors."""
+    """Every item of a paginated ``operation``; the whole walk is retried on transient errors and on
+    every service's own throttling code (AWSRetry alone knows ``Throttling`` but not, e.g., ECR's
+    ``ThrottlingException``)."""
     raw = getattr(client, "client", client)
 
-    @AWSRetry.jittered_backoff(retries=RETRIES, delay=RETRY_DELAY, max_delay=RETRY_MAX_DELAY)
+    @AWSRetry.jittered_backoff(
+        retries=RETRIES,
+        delay=RETRY_DELAY,
+        max_delay=RETRY_MAX_DELAY,
+        catch_extra_error_codes=list(THROTTLING_CODES),
+    )
     def walk():
         return raw.get_paginator(operation).paginate(**params).build_full_result().get(result_key, [])
 

@@ -20,6 +20,8 @@ from tests.emulator.ctl import REPO
 UNCONDITIONED = {
     "backup.amazonaws.com": "AWS Backup documents the keys for resource policies (KMS, SNS), not for "
     "the service role it assumes (roles/backup/tasks/iam.yml)",
+    "ecr.amazonaws.com": "the Amazon ECR User Guide gives the repository creation template's role a trust "
+    "policy without conditions and documents no keys for it (roles/codepipeline/tasks/replication.yml)",
 }
 # Services that document aws:SourceArn in the role's trust policy (VPC User Guide, flow logs IAM role;
 # RDS User Guide, Enhanced Monitoring confused deputy), with the ARN service it names.

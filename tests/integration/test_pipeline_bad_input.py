@@ -1,6 +1,7 @@
 """Bad delivery-tier input fails before the first AWS call, naming the setting at fault: a source
 repository that is missing or not owner/name, a branch name git would refuse, a prod pipeline
-without its approval, an environment that would not run the delivery repository's images.
+without its approval, an environment that would not run the delivery repository's images, a DR
+template prefix that would not cover the delivery repository.
 (A deployment of an image tag that is not in ECR: tests/integration/test_first_build.py.)"""
 
 import json
@@ -18,8 +19,16 @@ import pytest
             {"codepipeline_repository": "https://github.com/notejam/notejam.aws"},
             "codepipeline_repository='https://github.com/notejam/notejam.aws' is not accepted",
         ),
-        ("prod", {"codepipeline_branch": "release..2"}, "codepipeline_branch='release..2' is not a branch name"),
-        ("prod", {"codepipeline_branch": "main.lock"}, "codepipeline_branch='main.lock' is not a branch name"),
+        (
+            "prod",
+            {"codepipeline_branch": "release..2"},
+            "codepipeline_branch='release..2' is not a branch name",
+        ),
+        (
+            "prod",
+            {"codepipeline_branch": "main.lock"},
+            "codepipeline_branch='main.lock' is not a branch name",
+        ),
         ("prod", {"codepipeline_approval_before": []}, "codepipeline_approval_before=[] is not accepted"),
         (
             "prod",
@@ -29,12 +38,26 @@ import pytest
         (
             "dev",
             {"ecs_service_image_repository": "notejam-dev-app"},
-            "ecs_service_image_repository='notejam-dev-app' differs from the delivery repository notejam-prod-app",
+            "ecs_service_image_repository='notejam-dev-app' differs from the delivery repository "
+            "notejam-prod-app",
         ),
         ("prod", {"notejam_dr_region": "eu-west-1"}, "codepipeline_dr_region=eu-west-1 (notejam_dr_region)"),
+        # ECR matches a template's prefix as '<prefix>/...': the repository's own name would cover nothing.
+        (
+            "prod",
+            {"codepipeline_dr_template_prefix": "notejam-prod-app"},
+            "codepipeline_dr_template_prefix='notejam-prod-app' is not accepted",
+        ),
+        (
+            "prod",
+            {"codepipeline_dr_template_prefix": "Notejam/"},
+            "codepipeline_dr_template_prefix='Notejam/' is not accepted",
+        ),
     ],
 )
-def test_bad_pipeline_input_fails_before_any_aws_call(inventory, extra_vars, expected, playbook, fresh_emulator):
+def test_bad_pipeline_input_fails_before_any_aws_call(
+    inventory, extra_vars, expected, playbook, fresh_emulator
+):
     fresh_emulator.reset_calls()
     run = playbook("site.yml", inventory, "--tags", "codepipeline", "-e", json.dumps(extra_vars))
     assert run.returncode != 0

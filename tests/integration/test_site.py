@@ -228,6 +228,14 @@ def leftovers(aws_client, env, region, fqdn):
             for f in rule["repositoryFilters"]
             if f["filter"].startswith(prefix)
         ],
+        # ECR's settings for the delivery repository's copy in the DR region (roles/codepipeline).
+        "repository_creation_templates": [
+            t["prefix"]
+            for t in aws_client("ecr", group_vars(env, "aurora")["notejam_dr_region"])
+            .describe_repository_creation_templates()
+            .get("repositoryCreationTemplates", [])
+            if {"Key": "Environment", "Value": env} in t.get("resourceTags", [])
+        ],
         "dns_records": [
             r["Name"]
             for zone in aws_client("route53", region).list_hosted_zones()["HostedZones"]
@@ -274,6 +282,13 @@ def test_inventory_converges_then_reruns_with_no_change_and_destroys(
         for rule in (f"notejam-{env}-pipeline-failed", f"notejam-{env}-pipeline-approval"):
             targets = events.list_targets_by_rule(Rule=rule)["Targets"]
             assert [t["Arn"] for t in targets] == [topic], (rule, targets)
+        # The DR region's copy of the delivery repository will be made with immutable tags and a DR key.
+        dr_region = group_vars(env, "aurora")["notejam_dr_region"]
+        [template] = aws_client("ecr", dr_region).describe_repository_creation_templates(prefixes=["ROOT"])[
+            "repositoryCreationTemplates"
+        ]
+        assert template["appliedFor"] == ["REPLICATION"] and template["imageTagMutability"] == "IMMUTABLE"
+        assert template["encryptionConfiguration"]["kmsKey"].startswith(f"arn:aws:kms:{dr_region}:"), template
     else:
         assert pipelines == []
         repositories = [
