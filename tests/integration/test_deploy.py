@@ -411,6 +411,7 @@ def test_a_converge_started_during_a_deploy_waits_and_keeps_the_deployed_image(c
     """The race the lock exists for: a scheduled converge that starts while a deployment runs puts
     back the image recorded by the last *finished* deployment unless it waits for that deployment."""
     h = converged
+    h.push("2.0.0")
     deploy = _start(h, "playbooks/deploy.yml", "-e", "image_tag=2.0.0")
     holder = _wait_for_holder(h, deploy)
     assert holder.startswith("Deploy an image of the app by ")
@@ -428,6 +429,8 @@ def test_a_converge_started_during_a_deploy_waits_and_keeps_the_deployed_image(c
 @pytest.mark.slow
 def test_a_lock_left_by_a_killed_run_names_its_holder_then_expires(converged):
     h = converged
+    h.push("2.1.0")
+    h.push("2.2.0")
     killed = _start(h, "playbooks/deploy.yml", "-e", "image_tag=2.1.0", "-e", "lock_ttl=20")
     _wait_for_holder(h, killed)
     os.killpg(killed.pid, signal.SIGKILL)
@@ -435,7 +438,7 @@ def test_a_lock_left_by_a_killed_run_names_its_holder_then_expires(converged):
     assert _lock_holder(h), "a killed run cannot release its lock"
 
     h.server.reset_calls()
-    refused = h.run("playbooks/deploy.yml", "-e", "image_tag=2.0.0", "-e", "lock_wait_timeout=0")
+    refused = h.run("playbooks/deploy.yml", "-e", "image_tag=2.2.0", "-e", "lock_wait_timeout=0")
     assert refused.returncode != 0
     message = " ".join(refused.output.split())
     holder = "The environment lock notejam-local is held by Deploy an image of the app by"
@@ -444,8 +447,8 @@ def test_a_lock_left_by_a_killed_run_names_its_holder_then_expires(converged):
     assert h.server.calls()["writes"] == 0, h.server.calls()["write_calls"]
 
     # Within its 20 s TTL the lock expires and the next run takes it.
-    redeploy = h.run("playbooks/deploy.yml", "-e", "image_tag=2.0.0", "-e", "lock_poll_interval=1")
+    redeploy = h.run("playbooks/deploy.yml", "-e", "image_tag=2.2.0", "-e", "lock_poll_interval=1")
     assert redeploy.returncode == 0, redeploy.tail()
     assert "Waited " in redeploy.output, redeploy.tail()
-    assert h.running_image() == f"{REPOSITORY}:2.0.0"
+    assert h.running_image() == f"{REPOSITORY}:2.2.0"
     assert _lock_holder(h) is None
