@@ -119,6 +119,20 @@ class Emulator:
     def env(self):
         return client_env(self.url)
 
+    def client(self, service, region, config=None):
+        """A boto3 client of ``service`` in ``region`` that talks to this emulator only."""
+        import boto3  # the harness's CLI (start/stop) runs without it
+
+        env = self.env()
+        return boto3.client(
+            service,
+            region_name=region,
+            endpoint_url=self.url,
+            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+            config=config,
+        )
+
     def calls(self):
         with urllib.request.urlopen(f"{self.url}/_harness/calls", timeout=10) as resp:
             return json.load(resp)

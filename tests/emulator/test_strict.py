@@ -7,7 +7,6 @@ throttling off unless they are about it, so each sees one behaviour at a time.
 import json
 import time
 
-import boto3
 import botocore.config
 import botocore.exceptions
 import pytest
@@ -29,15 +28,7 @@ def strict_only(strict_settings):
 @pytest.fixture
 def client(emulator):
     def make(service, region="eu-west-1", config=None):
-        env = emulator.env()
-        return boto3.client(
-            service,
-            region_name=region,
-            endpoint_url=emulator.url,
-            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-            config=config,
-        )
+        return emulator.client(service, region, config)
 
     return make
 

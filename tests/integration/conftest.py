@@ -4,7 +4,6 @@ import re
 import subprocess
 from dataclasses import dataclass
 
-import boto3
 import pytest
 import yaml
 
@@ -71,17 +70,7 @@ def playbook(fresh_emulator, tmp_path):
 
 @pytest.fixture
 def aws_client(fresh_emulator):
-    def make(service, region):
-        env = fresh_emulator.env()
-        return boto3.client(
-            service,
-            region_name=region,
-            endpoint_url=fresh_emulator.url,
-            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-        )
-
-    return make
+    return fresh_emulator.client
 
 
 def create_shared_zone(aws_client, zone=SHARED_ZONE):
@@ -115,13 +104,6 @@ def create_shared_zone_with(emulator, inventory):
     settings = yaml.safe_load(
         (REPO / "inventories" / inventory / "group_vars" / "all" / "main.yml").read_text()
     )
-    env = emulator.env()
-    route53 = boto3.client(
-        "route53",
-        region_name="us-east-1",
-        endpoint_url=emulator.url,
-        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-    )
+    route53 = emulator.client("route53", "us-east-1")
     zone = settings["notejam_dns_zone"]
     route53.create_hosted_zone(Name=zone, CallerReference=f"shared-{zone}")

@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import ansible_runner
-import boto3
 import pytest
 import yaml
 
@@ -79,14 +78,7 @@ def jobs(tmp_path_factory):
 
 
 def _client(jobs, service):
-    env = jobs.emulator.env()
-    return boto3.client(
-        service,
-        region_name=REGION,
-        endpoint_url=jobs.emulator.url,
-        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-    )
+    return jobs.emulator.client(service, REGION)
 
 
 def _task_names(result):

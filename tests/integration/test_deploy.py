@@ -14,7 +14,6 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
-import boto3
 import pytest
 
 from tests.emulator.ctl import REPO, Emulator, apply_client_env
@@ -92,13 +91,7 @@ class Harness:
         self.knobs.write_text(json.dumps(values))
 
     def client(self, service):
-        return boto3.client(
-            service,
-            region_name=REGION,
-            endpoint_url=self.server.url,
-            aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
-        )
+        return self.server.client(service, REGION)
 
     def service(self):
         return self.client("ecs").describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0]

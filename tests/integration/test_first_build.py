@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 
-import boto3
 import pytest
 
 from tests.emulator.ctl import REPO, Emulator, apply_client_env
@@ -43,13 +42,7 @@ def empty_account(tmp_path):
         return PlaybookRun(proc.returncode, proc.stdout + proc.stderr)
 
     def client(service, region=REGION):
-        return boto3.client(
-            service,
-            region_name=region,
-            endpoint_url=server.url,
-            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-        )
+        return server.client(service, region)
 
     run.client, run.server = client, server
     yield run

@@ -8,7 +8,6 @@ import subprocess
 import sys
 import uuid
 
-import boto3
 import pytest
 
 from tests.emulator.ctl import REPO
@@ -29,14 +28,7 @@ def strict(strict_settings):
 @pytest.fixture
 def client(emulator):
     def make(service):
-        env = emulator.env()
-        return boto3.client(
-            service,
-            region_name=REGION,
-            endpoint_url=emulator.url,
-            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-        )
+        return emulator.client(service, REGION)
 
     return make
 

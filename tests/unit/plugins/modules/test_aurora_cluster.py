@@ -259,12 +259,18 @@ def test_creating_without_a_managed_password_is_refused_before_any_write(aws, ar
 def test_delete_refused_for_members_leaves_the_cluster_protected(created, args, run_module, api_calls):
     run_module(main, dict(args, deletion_protection=True))
     boto3.client("rds").create_db_instance(
-        DBInstanceIdentifier=NAME + "-1", DBClusterIdentifier=NAME, Engine="aurora-mysql",
+        DBInstanceIdentifier=NAME + "-1",
+        DBClusterIdentifier=NAME,
+        Engine="aurora-mysql",
         DBInstanceClass="db.serverless",
     )
     api_calls.clear_calls()
-    absent = {"db_cluster_identifier": NAME, "state": "absent", "skip_final_snapshot": True,
-              "force_delete": True}
+    absent = {
+        "db_cluster_identifier": NAME,
+        "state": "absent",
+        "skip_final_snapshot": True,
+        "force_delete": True,
+    }
     result = run_module(main, absent)
     assert result["failed"] is True and "delete its instances first" in result["msg"]
     assert api_calls.writes == []
