@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from tests.emulator.ctl import REPO, Emulator
+from tests.emulator.fixes.ecr import OCI_MANIFEST, minimal_manifest
 
 pytestmark = [pytest.mark.emulator, pytest.mark.xdist_group("awx_runner")]
 
@@ -163,6 +164,13 @@ def test_drift_check_names_each_resource_changed_by_hand(jobs):
 
 
 def test_deploy_runs_as_an_awx_job_with_extra_vars_from_a_file(jobs):
+    # What the pipeline's build stage leaves in ECR: deploy.yml ships only an image that is there.
+    _client(jobs, "ecr").put_image(
+        repositoryName="notejam-local-app",
+        imageManifest=minimal_manifest("0.2.0"),
+        imageManifestMediaType=OCI_MANIFEST,
+        imageTag="0.2.0",
+    )
     result = jobs.run("playbooks/deploy.yml", extravars={"image_tag": "0.2.0"})
     assert (result.status, result.rc) == ("successful", 0), _output(result)
     names = _task_names(result)
