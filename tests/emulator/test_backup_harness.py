@@ -1,17 +1,11 @@
 """The harness's Vault Lock clock: after /_harness/backup/age-vault-locks a compliance lock past its
 lock date is immutable through the server, as AWS answers (InvalidRequestException)."""
 
-import boto3
 import pytest
 
 
 def test_aged_compliance_lock_is_immutable_through_the_server(emulator):
-    env = emulator.env()
-    backup = boto3.Session(
-        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-        region_name="eu-north-1",
-    ).client("backup", endpoint_url=emulator.url)
+    backup = emulator.client("backup", "eu-north-1")
     backup.create_backup_vault(BackupVaultName="harness-lock")
     backup.put_backup_vault_lock_configuration(
         BackupVaultName="harness-lock", MinRetentionDays=7, ChangeableForDays=3

@@ -1,22 +1,19 @@
 """The delivery tier's stand-ins through the server, as the AWS API references state them
 (tests/emulator/fixes/codestar_connections.py, codebuild.py, ecr.py)."""
 
-import boto3
 import pytest
 
 
 @pytest.fixture
-def session(emulator):
-    env = emulator.env()
-    return boto3.Session(
-        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-        region_name="ap-south-1",
-    )
+def client(emulator):
+    def make(service):
+        return emulator.client(service, "ap-south-1")
+
+    return make
 
 
-def test_new_connection_stays_pending_and_unknown_arn_is_not_found(session, emulator):
-    client = session.client("codestar-connections", endpoint_url=emulator.url)
+def test_new_connection_stays_pending_and_unknown_arn_is_not_found(client):
+    client = client("codestar-connections")
     arn = client.create_connection(ProviderType="GitHub", ConnectionName="harness-gh")["ConnectionArn"]
     assert arn.startswith("arn:aws:codestar-connections:ap-south-1:")
     assert client.get_connection(ConnectionArn=arn)["Connection"]["ConnectionStatus"] == "PENDING"
@@ -29,14 +26,14 @@ def test_new_connection_stays_pending_and_unknown_arn_is_not_found(session, emul
         client.create_connection(ProviderType="GitHub", ConnectionName="x" * 33)
 
 
-def test_update_project_of_unknown_project_is_not_found(session, emulator):
-    client = session.client("codebuild", endpoint_url=emulator.url)
+def test_update_project_of_unknown_project_is_not_found(client):
+    client = client("codebuild")
     with pytest.raises(client.exceptions.ResourceNotFoundException):
         client.update_project(name="harness-missing", timeoutInMinutes=30)
 
 
-def test_registry_replication_takes_several_rules_but_not_eleven(session, emulator):
-    client = session.client("ecr", endpoint_url=emulator.url)
+def test_registry_replication_takes_several_rules_but_not_eleven(client):
+    client = client("ecr")
     account = client.describe_registry()["registryId"]
 
     def rule(i):

@@ -2,23 +2,16 @@
 
 import contextlib
 
-import boto3
 import botocore.exceptions
 
 
 def test_calls_are_named_and_counted_by_operation(emulator):
     emulator.reset_calls()
-    env = emulator.env()
-    session = boto3.Session(
-        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-        region_name="eu-west-1",
-    )
-    ec2 = session.client("ec2", endpoint_url=emulator.url)
+    ec2 = emulator.client("ec2", "eu-west-1")
     ec2.describe_vpcs()
     ec2.create_vpc(CidrBlock="10.99.0.0/16")
-    session.client("ecs", endpoint_url=emulator.url).list_clusters()
-    session.client("route53", endpoint_url=emulator.url).list_hosted_zones()
+    emulator.client("ecs", "eu-west-1").list_clusters()
+    emulator.client("route53", "eu-west-1").list_hosted_zones()
 
     calls = emulator.calls()
 
@@ -35,12 +28,7 @@ def test_calls_are_named_and_counted_by_operation(emulator):
 def test_s3_operations_sharing_a_path_are_told_apart_by_their_query_key(emulator):
     """S3 names many operations by a query key on one path (``GET /{Bucket}?policy``): reading a
     bucket's settings must not be counted as a write (CreateSession is ``GET /{Bucket}?session``)."""
-    env = emulator.env()
-    s3 = boto3.Session(
-        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-        region_name="us-east-1",
-    ).client("s3", endpoint_url=emulator.url)
+    s3 = emulator.client("s3", "us-east-1")
     s3.create_bucket(Bucket="harness-query-keys")
     emulator.reset_calls()
 

@@ -27,8 +27,6 @@ import sys
 import time
 from pathlib import Path
 
-import boto3
-
 from tests.emulator.ctl import REPO, Emulator, apply_client_env
 from tests.pipeline import buildspec
 
@@ -155,19 +153,14 @@ def main(argv=None):
         say(f"stage build exported NOTEJAM_IMAGE_DIGEST={digest}")
         run_stage("deploy", dict(common, NOTEJAM_ENV=ENVIRONMENT, NOTEJAM_IMAGE_DIGEST=digest), log_dir)
 
-        session = boto3.Session(
-            aws_access_key_id=environ["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=environ["AWS_SECRET_ACCESS_KEY"],
-            region_name=REGION,
-        )
-        ecs = session.client("ecs", endpoint_url=server.url)
+        ecs = server.client("ecs", REGION)
         service = ecs.describe_services(cluster=CLUSTER, services=[SERVICE])["services"][0]
         image = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"][
             "containerDefinitions"
         ][0]["image"]
-        recorded = session.client("ssm", endpoint_url=server.url).get_parameter(
-            Name="/notejam-local/app/image"
-        )["Parameter"]["Value"]
+        recorded = server.client("ssm", REGION).get_parameter(Name="/notejam-local/app/image")["Parameter"][
+            "Value"
+        ]
         if image != f"{uri}:{sha}" or recorded != sha:
             raise SystemExit(
                 f"pipeline-local: after the deploy stage the service runs {image}, "
